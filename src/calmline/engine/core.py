@@ -1,0 +1,208 @@
+"""The pure call engine: ``step(state, event) -> (state, outputs)``.
+
+No I/O, no clock, no randomness: time arrives inside events, identifiers are derived from the call and
+its counters, and analyzers are pure. Feeding the same events in the same order always yields the same
+states and outputs, which is what ``calmline replay`` proves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
+from calmline.engine.policy import AlertPolicy
+from calmline.engine.state import HISTORY_WINDOW, AlertView, CallState
+from calmline.events import (
+    SEVERITY_RANK,
+    SIGNAL_TYPES,
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertRaised,
+    AlertResolved,
+    CallEnded,
+    CallInput,
+    CallStarted,
+    CallTransferred,
+    Finding,
+    FindingEmitted,
+    OutputEvent,
+    SequenceGap,
+    SupervisorAction,
+    Tick,
+    UtteranceReceived,
+    UtteranceScored,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Weight of the newest utterance in the smoothed distress trajectory.
+SMOOTHING = 0.5
+#: The smoothed distress must rise by this much over ``ESCALATION_TURNS`` caller turns to be "escalating".
+ESCALATION_RISE = 0.15
+ESCALATION_TURNS = 3
+
+Outputs = tuple[OutputEvent, ...]
+
+
+class CallEngine:
+    """Holds the analyzers and policies; ``step`` itself is a pure function of (state, event)."""
+
+    def __init__(self, registry: AnalyzerRegistry, policy: AlertPolicy) -> None:
+        self.registry = registry
+        self.policy = policy
+
+    def initial(self, call_id: str) -> CallState:
+        """The state of a call before any event."""
+        return CallState(call_id=call_id)
+
+    def step(self, state: CallState, event: CallInput) -> tuple[CallState, Outputs]:
+        """Apply one input event to the call state and return the new state and the outputs."""
+        state = replace(state, inputs=state.inputs + 1)
+        seq = getattr(event, "seq", None)
+        if isinstance(seq, int) and seq > state.last_seq:
+            state = replace(state, last_seq=seq)
+        match event:
+            case CallStarted():
+                return self._started(state, event), ()
+            case UtteranceReceived():
+                return self._utterance(state, event)
+            case CallTransferred():
+                agent = event.to_agent or state.agent_id
+                return replace(
+                    state, transfers=state.transfers + 1, queue=event.to_queue or state.queue,
+                    agent_id=agent, now=event.at,
+                ), ()
+            case CallEnded():
+                return replace(state, status="ended", disposition=event.disposition, now=event.at), ()
+            case SupervisorAction():
+                return self._supervisor(state, event)
+            case Tick():
+                return replace(state, now=max(event.at, state.now) if state.now else event.at), ()
+            case SequenceGap():
+                return replace(state, gaps=(*state.gaps, (event.missing_from, event.missing_to))), ()
+        raise TypeError(f"not a call input event: {type(event).__name__}")  # pragma: no cover
+
+    def fold(self, call_id: str, events: Iterable[CallInput]) -> tuple[CallState, Outputs]:
+        """Step through ``events`` from the initial state; returns the final state and all outputs."""
+        state = self.initial(call_id)
+        outputs: list[OutputEvent] = []
+        for event in events:
+            state, out = self.step(state, event)
+            outputs.extend(out)
+        return state, tuple(outputs)
+
+    # -- inputs ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _started(state: CallState, event: CallStarted) -> CallState:
+        return replace(
+            state,
+            status="active" if state.status != "ended" else "ended",
+            queue=event.queue,
+            language=event.language,
+            agent_id=event.agent_id,
+            started_at=event.started_at,
+            now=event.started_at,
+        )
+
+    def _utterance(self, state: CallState, event: UtteranceReceived) -> tuple[CallState, Outputs]:
+        at = (state.started_at or _EPOCH) + timedelta(milliseconds=event.end_ms)
+        state = replace(state, now=max(at, state.now) if state.now else at)
+        if state.status == "new":
+            state = replace(state, status="active")
+        if not event.is_final:
+            return state, ()  # partial transcripts are superseded by their final version
+        ctx = AnalysisContext(
+            text=event.text,
+            speaker=event.speaker,
+            seq=event.seq,
+            language=state.language,
+            history=state.history,
+        )
+        found = self.registry.run(ctx)
+        turn = Turn(seq=event.seq, speaker=event.speaker, text=event.text)
+        state = replace(state, utterances=state.utterances + 1, history=(*state.history, turn)[-HISTORY_WINDOW:])
+        signals = [f for f in found if f.type in SIGNAL_TYPES]
+        findings = tuple(f for f in found if f.type not in SIGNAL_TYPES)
+        outputs: list[OutputEvent] = [FindingEmitted(call_id=state.call_id, finding=f, at=at) for f in findings]
+        state = replace(state, findings=(*state.findings, *findings))
+        if signals and event.speaker == "caller":
+            state, scored = self._score(state, event.seq, signals, at)
+            outputs.append(scored)
+        state, alerts = self._alerts(state, findings, at)
+        outputs.extend(alerts)
+        return state, tuple(outputs)
+
+    @staticmethod
+    def _score(
+        state: CallState, seq: int, signals: list[Finding], at: datetime
+    ) -> tuple[CallState, UtteranceScored]:
+        emotions = {f.level: round(f.score, 4) for f in signals if f.type == "emotion"}
+        distress = max((f.score for f in signals if f.type == "distress"), default=0.0)
+        previous = state.distress_smoothed[-1] if state.distress_smoothed else distress
+        smoothed = round(SMOOTHING * distress + (1 - SMOOTHING) * previous, 4)
+        series = (*state.distress_smoothed, smoothed)
+        window = series[-(ESCALATION_TURNS + 1):]
+        escalating = (
+            len(window) == ESCALATION_TURNS + 1
+            and all(b >= a for a, b in zip(window, window[1:], strict=False))
+            and window[-1] - window[0] >= ESCALATION_RISE
+        )
+        state = replace(state, distress=(*state.distress, round(distress, 4)), distress_smoothed=series)
+        return state, UtteranceScored(
+            call_id=state.call_id, utterance_seq=seq, emotions=emotions, distress=round(distress, 4),
+            distress_smoothed=smoothed, escalating=escalating, at=at,
+        )
+
+    def _alerts(
+        self, state: CallState, findings: tuple[Finding, ...], at: datetime
+    ) -> tuple[CallState, list[OutputEvent]]:
+        outputs: list[OutputEvent] = []
+        for finding in findings:
+            rule = self.policy.match(finding)
+            if rule is None:
+                continue
+            current = state.open_alert(rule.finding)
+            reason = f"{rule.title}: {finding.type}/{finding.level} by {finding.analyzer}@{finding.analyzer_version}"
+            if current is None:
+                alert_id = f"{state.call_id}-A{len(state.alerts) + 1}"
+                outputs.append(AlertRaised(
+                    alert_id=alert_id, call_id=state.call_id, severity=rule.severity, kind=rule.finding,
+                    title=rule.title, reason=reason, evidence=(finding,), policy_rule=rule.id,
+                    policy_version=self.policy.version, at=at,
+                ))
+                view = AlertView(alert_id=alert_id, kind=rule.finding, severity=rule.severity, status="raised")
+                state = replace(state, alerts=(*state.alerts, view))
+            elif SEVERITY_RANK[rule.severity] > SEVERITY_RANK[current.severity]:
+                outputs.append(AlertEscalated(
+                    alert_id=current.alert_id, call_id=state.call_id, severity=rule.severity,
+                    reason=reason, evidence=(finding,), at=at,
+                ))
+                state = _update_alert(state, replace(current, severity=rule.severity, status="escalated"))
+        return state, outputs
+
+    @staticmethod
+    def _supervisor(state: CallState, event: SupervisorAction) -> tuple[CallState, Outputs]:
+        state = replace(state, now=max(event.at, state.now) if state.now else event.at)
+        if event.action == "note":
+            return replace(state, notes=state.notes + 1), ()
+        alert = state.alert(event.alert_id) if event.alert_id else None
+        if alert is None or alert.status == "resolved":
+            return state, ()
+        if event.action == "acknowledge_alert":
+            if alert.status == "acknowledged":
+                return state, ()
+            state = _update_alert(state, replace(alert, status="acknowledged"))
+            return state, (AlertAcknowledged(
+                alert_id=alert.alert_id, call_id=state.call_id, by=event.actor, at=event.at),)
+        if event.action == "resolve_alert":
+            state = _update_alert(state, replace(alert, status="resolved"))
+            return state, (AlertResolved(
+                alert_id=alert.alert_id, call_id=state.call_id, by=event.actor,
+                outcome=event.outcome or "resolved", at=event.at),)
+        return state, ()
+
+
+def _update_alert(state: CallState, alert: AlertView) -> CallState:
+    return replace(state, alerts=tuple(alert if a.alert_id == alert.alert_id else a for a in state.alerts))

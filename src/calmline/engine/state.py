@@ -1,0 +1,56 @@
+"""The state of one call: a fold of its input events. Frozen; every step returns a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from calmline.analysis.base import Turn
+from calmline.events import Finding, Severity
+
+#: How many earlier turns analyzers see as context.
+HISTORY_WINDOW = 12
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """What the engine remembers of one alert of the call."""
+
+    alert_id: str
+    kind: str
+    severity: Severity
+    status: Literal["raised", "acknowledged", "escalated", "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """Everything the engine knows about one call."""
+
+    call_id: str
+    status: Literal["new", "active", "ended"] = "new"
+    queue: str = "general"
+    language: str = "en"
+    agent_id: str | None = None
+    started_at: datetime | None = None
+    now: datetime | None = None
+    last_seq: int = -1
+    inputs: int = 0
+    utterances: int = 0
+    history: tuple[Turn, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    alerts: tuple[AlertView, ...] = ()
+    distress: tuple[float, ...] = ()
+    distress_smoothed: tuple[float, ...] = ()
+    gaps: tuple[tuple[int, int], ...] = ()
+    transfers: int = 0
+    notes: int = 0
+    disposition: str | None = None
+
+    def alert(self, alert_id: str) -> AlertView | None:
+        """The alert with that id, if this call raised it."""
+        return next((a for a in self.alerts if a.alert_id == alert_id), None)
+
+    def open_alert(self, kind: str) -> AlertView | None:
+        """The unresolved alert of that kind, if any."""
+        return next((a for a in self.alerts if a.kind == kind and a.status != "resolved"), None)

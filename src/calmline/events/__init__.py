@@ -1,0 +1,120 @@
+"""The vocabulary of calmline: input events, findings and output events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from calmline.events.base import Event
+from calmline.events.call import (
+    AgentStatusChanged,
+    CallEnded,
+    CallInput,
+    CallStarted,
+    CallTransferred,
+    InputEvent,
+    SequenceGap,
+    Speaker,
+    SupervisorAction,
+    Tick,
+    UtteranceReceived,
+)
+from calmline.events.findings import GUARDRAIL_TYPE, RISK_TYPES, SIGNAL_TYPES, Finding, Modifier
+from calmline.events.outputs import (
+    SEVERITY_RANK,
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertRaised,
+    AlertResolved,
+    ChecklistStepChanged,
+    FindingEmitted,
+    OutputEvent,
+    RoutingDecided,
+    Severity,
+    SuggestionOffered,
+    UtteranceScored,
+)
+
+AnyEvent = InputEvent | OutputEvent
+
+INPUT_ADAPTER: TypeAdapter[InputEvent] = TypeAdapter(Annotated[InputEvent, Field(discriminator="type")])
+ANY_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])
+
+INPUT_TYPES: tuple[type[Event], ...] = (
+    CallStarted,
+    UtteranceReceived,
+    CallTransferred,
+    CallEnded,
+    AgentStatusChanged,
+    SupervisorAction,
+    Tick,
+    SequenceGap,
+)
+OUTPUT_TYPES: tuple[type[Event], ...] = (
+    FindingEmitted,
+    UtteranceScored,
+    AlertRaised,
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertResolved,
+    SuggestionOffered,
+    ChecklistStepChanged,
+    RoutingDecided,
+)
+
+
+def parse_input(data: Any) -> InputEvent:
+    """Validate one ingest payload (a dict) into its input event; raises ``pydantic.ValidationError``."""
+    return INPUT_ADAPTER.validate_python(data)
+
+
+def parse_event(data: Any) -> AnyEvent:
+    """Validate any stored event (input or output) from its JSON-compatible dict."""
+    return ANY_ADAPTER.validate_python(data)
+
+
+def event_type(model: type[BaseModel]) -> str:
+    """The wire ``type`` of an event class."""
+    default = model.model_fields["type"].default
+    assert isinstance(default, str)
+    return default
+
+
+__all__ = [
+    "GUARDRAIL_TYPE",
+    "INPUT_TYPES",
+    "OUTPUT_TYPES",
+    "RISK_TYPES",
+    "SEVERITY_RANK",
+    "SIGNAL_TYPES",
+    "AgentStatusChanged",
+    "AlertAcknowledged",
+    "AlertEscalated",
+    "AlertRaised",
+    "AlertResolved",
+    "AnyEvent",
+    "CallEnded",
+    "CallInput",
+    "CallStarted",
+    "CallTransferred",
+    "ChecklistStepChanged",
+    "Event",
+    "Finding",
+    "FindingEmitted",
+    "InputEvent",
+    "Modifier",
+    "OutputEvent",
+    "RoutingDecided",
+    "SequenceGap",
+    "Severity",
+    "Speaker",
+    "SuggestionOffered",
+    "SupervisorAction",
+    "Tick",
+    "UtteranceReceived",
+    "UtteranceScored",
+    "event_type",
+    "parse_event",
+    "parse_input",
+]

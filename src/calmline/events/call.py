@@ -1,0 +1,132 @@
+"""Input events: what the telephony side, people and the clock tell calmline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from calmline.events.base import CallId, Event, Timestamp
+
+Speaker = Literal["caller", "agent", "other"]
+
+
+class CallStarted(Event):
+    """A call reached the center. ``caller_ref`` is a pseudonymous reference, never a phone number."""
+
+    type: Literal["call.started"] = "call.started"
+    call_id: CallId
+    seq: int = Field(default=0, ge=0)
+    queue: str = Field(default="general", min_length=1, max_length=64)
+    language: str = Field(default="en", min_length=2, max_length=16)
+    caller_ref: str | None = Field(default=None, max_length=128)
+    reason: str | None = Field(default=None, max_length=256)
+    agent_id: str | None = Field(default=None, max_length=64)
+    started_at: Timestamp
+
+
+class UtteranceReceived(Event):
+    """One speech-to-text segment of the call. ``start_ms``/``end_ms`` are relative to the call start."""
+
+    type: Literal["utterance"] = "utterance"
+    call_id: CallId
+    seq: int = Field(ge=0)
+    speaker: Speaker
+    text: str = Field(max_length=20_000)
+    start_ms: int = Field(ge=0)
+    end_ms: int = Field(ge=0)
+    is_final: bool = True
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered_times(self) -> UtteranceReceived:
+        if self.end_ms < self.start_ms:
+            raise ValueError("end_ms must not be before start_ms")
+        return self
+
+
+class CallTransferred(Event):
+    """The call moved to another queue, agent or external service."""
+
+    type: Literal["call.transferred"] = "call.transferred"
+    call_id: CallId
+    seq: int = Field(ge=0)
+    to_queue: str | None = Field(default=None, max_length=64)
+    to_agent: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=256)
+    at: Timestamp
+
+
+class CallEnded(Event):
+    """The call is over."""
+
+    type: Literal["call.ended"] = "call.ended"
+    call_id: CallId
+    seq: int = Field(ge=0)
+    disposition: str | None = Field(default=None, max_length=64)
+    at: Timestamp
+
+
+class AgentStatusChanged(Event):
+    """An agent became available, busy, took a break, etc. Not part of any call's stream."""
+
+    type: Literal["agent.status"] = "agent.status"
+    agent_id: str = Field(min_length=1, max_length=64)
+    status: Literal["available", "busy", "wrap_up", "break", "offline"]
+    reason: str | None = Field(default=None, max_length=256)
+    at: Timestamp
+
+
+SupervisorActionKind = Literal[
+    "listen",
+    "whisper",
+    "barge",
+    "take_over",
+    "request_transfer",
+    "note",
+    "acknowledge_alert",
+    "resolve_alert",
+]
+
+
+class SupervisorAction(Event):
+    """A supervisor (or the agent) acted on a call. Ordered by arrival, so it carries no ``seq``."""
+
+    type: Literal["supervisor.action"] = "supervisor.action"
+    call_id: CallId
+    action: SupervisorActionKind
+    actor: str = Field(min_length=1, max_length=64)
+    alert_id: str | None = Field(default=None, max_length=160)
+    note: str | None = Field(default=None, max_length=2_000)
+    outcome: str | None = Field(default=None, max_length=256)
+    at: Timestamp
+
+    @model_validator(mode="after")
+    def _alert_needed(self) -> SupervisorAction:
+        if self.action in ("acknowledge_alert", "resolve_alert") and not self.alert_id:
+            raise ValueError(f"alert_id is required for {self.action}")
+        return self
+
+
+class Tick(Event):
+    """Time passing for one call: the only way the clock enters the engine."""
+
+    type: Literal["tick"] = "tick"
+    call_id: CallId
+    at: Timestamp
+
+
+class SequenceGap(Event):
+    """Written by the sequencer when missing ``seq`` numbers were waited for too long."""
+
+    type: Literal["sequence.gap"] = "sequence.gap"
+    call_id: CallId
+    missing_from: int = Field(ge=0)
+    missing_to: int = Field(ge=0)
+    at: Timestamp
+
+
+#: Events that belong to one call's stream and are stepped by the call engine.
+CallInput = CallStarted | UtteranceReceived | CallTransferred | CallEnded | SupervisorAction | Tick | SequenceGap
+#: Everything that may arrive at ingest.
+InputEvent = CallInput | AgentStatusChanged

@@ -1,0 +1,132 @@
+"""Output events: what the call engine derives from the inputs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from calmline.events.base import CallId, Event, Timestamp
+from calmline.events.findings import Finding
+
+Severity = Literal["info", "warning", "high", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "high": 2, "critical": 3}
+
+
+class FindingEmitted(Event):
+    """An analyzer's finding on one utterance."""
+
+    type: Literal["finding"] = "finding"
+    call_id: CallId
+    finding: Finding
+    at: Timestamp
+
+
+class UtteranceScored(Event):
+    """Emotion and distress of one caller utterance, and the call's smoothed trajectory."""
+
+    type: Literal["utterance.scored"] = "utterance.scored"
+    call_id: CallId
+    utterance_seq: int
+    emotions: dict[str, float]
+    distress: float = Field(ge=0.0, le=1.0)
+    distress_smoothed: float = Field(ge=0.0, le=1.0)
+    escalating: bool
+    at: Timestamp
+
+
+class AlertRaised(Event):
+    """Someone must look at this call now. ``reason`` and ``evidence`` say why."""
+
+    type: Literal["alert.raised"] = "alert.raised"
+    alert_id: str
+    call_id: CallId
+    severity: Severity
+    kind: str
+    title: str
+    reason: str
+    evidence: tuple[Finding, ...]
+    policy_rule: str
+    policy_version: str
+    at: Timestamp
+
+
+class AlertAcknowledged(Event):
+    """A person took responsibility for an alert."""
+
+    type: Literal["alert.acknowledged"] = "alert.acknowledged"
+    alert_id: str
+    call_id: CallId
+    by: str
+    at: Timestamp
+
+
+class AlertEscalated(Event):
+    """An alert moved up: a higher severity, or a deadline passed unacknowledged."""
+
+    type: Literal["alert.escalated"] = "alert.escalated"
+    alert_id: str
+    call_id: CallId
+    severity: Severity
+    reason: str
+    evidence: tuple[Finding, ...] = ()
+    at: Timestamp
+
+
+class AlertResolved(Event):
+    """An alert is closed, with its outcome."""
+
+    type: Literal["alert.resolved"] = "alert.resolved"
+    alert_id: str
+    call_id: CallId
+    by: str
+    outcome: str
+    at: Timestamp
+
+
+class SuggestionOffered(Event):
+    """Phrasing offered to the agent; never sent on their behalf."""
+
+    type: Literal["suggestion"] = "suggestion"
+    call_id: CallId
+    text: str
+    reason: str
+    source: str
+    at: Timestamp
+
+
+class ChecklistStepChanged(Event):
+    """A protocol checklist step became due, was completed or was skipped."""
+
+    type: Literal["checklist.step"] = "checklist.step"
+    call_id: CallId
+    protocol_id: str
+    step_id: str
+    status: Literal["due", "done", "skipped"]
+    by: str | None = None
+    at: Timestamp
+
+
+class RoutingDecided(Event):
+    """Where a call goes, and why."""
+
+    type: Literal["routing.decision"] = "routing.decision"
+    call_id: CallId
+    queue: str
+    agent_id: str | None = None
+    priority: int
+    reason: str
+    at: Timestamp
+
+
+OutputEvent = (
+    FindingEmitted
+    | UtteranceScored
+    | AlertRaised
+    | AlertAcknowledged
+    | AlertEscalated
+    | AlertResolved
+    | SuggestionOffered
+    | ChecklistStepChanged
+    | RoutingDecided
+)
