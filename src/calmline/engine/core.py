@@ -7,6 +7,7 @@ states and outputs, which is what ``calmline replay`` proves.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,11 @@ class CallEngine:
             case CallTransferred():
                 agent = event.to_agent or state.agent_id
                 return replace(
-                    state, transfers=state.transfers + 1, queue=event.to_queue or state.queue,
-                    agent_id=agent, now=event.at,
+                    state,
+                    transfers=state.transfers + 1,
+                    queue=event.to_queue or state.queue,
+                    agent_id=agent,
+                    now=event.at,
                 ), ()
             case CallEnded():
                 return replace(state, status="ended", disposition=event.disposition, now=event.at), ()
@@ -80,7 +84,11 @@ class CallEngine:
             case Tick():
                 return replace(state, now=max(event.at, state.now) if state.now else event.at), ()
             case SequenceGap():
-                return replace(state, gaps=(*state.gaps, (event.missing_from, event.missing_to))), ()
+                return replace(
+                    state,
+                    gaps=(*state.gaps, (event.missing_from, event.missing_to)),
+                    last_seq=max(state.last_seq, event.missing_to),
+                ), ()
         raise TypeError(f"not a call input event: {type(event).__name__}")  # pragma: no cover
 
     def fold(self, call_id: str, events: Iterable[CallInput]) -> tuple[CallState, Outputs]:
@@ -122,10 +130,14 @@ class CallEngine:
         )
         found = self.registry.run(ctx)
         turn = Turn(seq=event.seq, speaker=event.speaker, text=event.text)
-        state = replace(state, utterances=state.utterances + 1, history=(*state.history, turn)[-HISTORY_WINDOW:])
+        state = replace(
+            state, utterances=state.utterances + 1, history=(*state.history, turn)[-HISTORY_WINDOW:]
+        )
         signals = [f for f in found if f.type in SIGNAL_TYPES]
         findings = tuple(f for f in found if f.type not in SIGNAL_TYPES)
-        outputs: list[OutputEvent] = [FindingEmitted(call_id=state.call_id, finding=f, at=at) for f in findings]
+        outputs: list[OutputEvent] = [
+            FindingEmitted(call_id=state.call_id, finding=f, at=at) for f in findings
+        ]
         state = replace(state, findings=(*state.findings, *findings))
         if signals and event.speaker == "caller":
             state, scored = self._score(state, event.seq, signals, at)
@@ -143,16 +155,21 @@ class CallEngine:
         previous = state.distress_smoothed[-1] if state.distress_smoothed else distress
         smoothed = round(SMOOTHING * distress + (1 - SMOOTHING) * previous, 4)
         series = (*state.distress_smoothed, smoothed)
-        window = series[-(ESCALATION_TURNS + 1):]
+        window = series[-(ESCALATION_TURNS + 1) :]
         escalating = (
             len(window) == ESCALATION_TURNS + 1
-            and all(b >= a for a, b in zip(window, window[1:], strict=False))
+            and all(b >= a for a, b in itertools.pairwise(window))
             and window[-1] - window[0] >= ESCALATION_RISE
         )
         state = replace(state, distress=(*state.distress, round(distress, 4)), distress_smoothed=series)
         return state, UtteranceScored(
-            call_id=state.call_id, utterance_seq=seq, emotions=emotions, distress=round(distress, 4),
-            distress_smoothed=smoothed, escalating=escalating, at=at,
+            call_id=state.call_id,
+            utterance_seq=seq,
+            emotions=emotions,
+            distress=round(distress, 4),
+            distress_smoothed=smoothed,
+            escalating=escalating,
+            at=at,
         )
 
     def _alerts(
@@ -164,21 +181,39 @@ class CallEngine:
             if rule is None:
                 continue
             current = state.open_alert(rule.finding)
-            reason = f"{rule.title}: {finding.type}/{finding.level} by {finding.analyzer}@{finding.analyzer_version}"
+            source = f"{finding.analyzer}@{finding.analyzer_version}"
+            reason = f"{rule.title}: {finding.type}/{finding.level} by {source}"
             if current is None:
                 alert_id = f"{state.call_id}-A{len(state.alerts) + 1}"
-                outputs.append(AlertRaised(
-                    alert_id=alert_id, call_id=state.call_id, severity=rule.severity, kind=rule.finding,
-                    title=rule.title, reason=reason, evidence=(finding,), policy_rule=rule.id,
-                    policy_version=self.policy.version, at=at,
-                ))
-                view = AlertView(alert_id=alert_id, kind=rule.finding, severity=rule.severity, status="raised")
+                outputs.append(
+                    AlertRaised(
+                        alert_id=alert_id,
+                        call_id=state.call_id,
+                        severity=rule.severity,
+                        kind=rule.finding,
+                        title=rule.title,
+                        reason=reason,
+                        evidence=(finding,),
+                        policy_rule=rule.id,
+                        policy_version=self.policy.version,
+                        at=at,
+                    )
+                )
+                view = AlertView(
+                    alert_id=alert_id, kind=rule.finding, severity=rule.severity, status="raised"
+                )
                 state = replace(state, alerts=(*state.alerts, view))
             elif SEVERITY_RANK[rule.severity] > SEVERITY_RANK[current.severity]:
-                outputs.append(AlertEscalated(
-                    alert_id=current.alert_id, call_id=state.call_id, severity=rule.severity,
-                    reason=reason, evidence=(finding,), at=at,
-                ))
+                outputs.append(
+                    AlertEscalated(
+                        alert_id=current.alert_id,
+                        call_id=state.call_id,
+                        severity=rule.severity,
+                        reason=reason,
+                        evidence=(finding,),
+                        at=at,
+                    )
+                )
                 state = _update_alert(state, replace(current, severity=rule.severity, status="escalated"))
         return state, outputs
 
@@ -194,13 +229,22 @@ class CallEngine:
             if alert.status == "acknowledged":
                 return state, ()
             state = _update_alert(state, replace(alert, status="acknowledged"))
-            return state, (AlertAcknowledged(
-                alert_id=alert.alert_id, call_id=state.call_id, by=event.actor, at=event.at),)
+            return state, (
+                AlertAcknowledged(
+                    alert_id=alert.alert_id, call_id=state.call_id, by=event.actor, at=event.at
+                ),
+            )
         if event.action == "resolve_alert":
             state = _update_alert(state, replace(alert, status="resolved"))
-            return state, (AlertResolved(
-                alert_id=alert.alert_id, call_id=state.call_id, by=event.actor,
-                outcome=event.outcome or "resolved", at=event.at),)
+            return state, (
+                AlertResolved(
+                    alert_id=alert.alert_id,
+                    call_id=state.call_id,
+                    by=event.actor,
+                    outcome=event.outcome or "resolved",
+                    at=event.at,
+                ),
+            )
         return state, ()
 
 

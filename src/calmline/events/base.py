@@ -31,4 +31,5 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
+    type: str = Field(description="The event's wire type, e.g. ``utterance``.")
     v: int = Field(default=1, ge=1, le=1, description="Schema version of this event type.")

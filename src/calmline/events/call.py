@@ -127,6 +127,8 @@ class SequenceGap(Event):
 
 
 #: Events that belong to one call's stream and are stepped by the call engine.
-CallInput = CallStarted | UtteranceReceived | CallTransferred | CallEnded | SupervisorAction | Tick | SequenceGap
+CallInput = (
+    CallStarted | UtteranceReceived | CallTransferred | CallEnded | SupervisorAction | Tick | SequenceGap
+)
 #: Everything that may arrive at ingest.
 InputEvent = CallInput | AgentStatusChanged

@@ -1,0 +1,246 @@
+"""The imperative shell around the pure engine: sequence, step, append, project, publish.
+
+One ``CallService`` per process. Each call's events are stepped one at a time, in ``seq`` order: an event
+that arrives ahead of a missing ``seq`` is held durably in the inbox until the gap is filled, or until
+``gap_timeout_s`` passes, when a ``sequence.gap`` event is written to the log and the held events go on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy import Engine
+
+from calmline.clock import Clock, SystemClock
+from calmline.engine import CallEngine, CallState
+from calmline.events import AgentStatusChanged, CallInput, InputEvent, SequenceGap, parse_event
+from calmline.store.log import DuplicateEventError, SqlEventLog, StoredEvent, dump
+from calmline.store.projections import Projections, utc
+
+log = structlog.get_logger("calmline.service")
+
+Listener = Callable[[Sequence[StoredEvent]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one ingested event."""
+
+    status: Literal["accepted", "duplicate", "held"]
+    call_id: str | None
+    seq: int | None
+    outputs: tuple[dict[str, Any], ...] = ()
+    released: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    """The result of re-deriving a call's outputs from its stored inputs."""
+
+    call_id: str
+    inputs: int
+    outputs: int
+    differences: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when the replay matched the log exactly."""
+        return not self.differences
+
+
+class CallService:
+    """Ingest and query calls; the only writer of the event log."""
+
+    def __init__(
+        self,
+        db: Engine,
+        call_engine: CallEngine,
+        clock: Clock | None = None,
+        *,
+        gap_timeout_s: float = 5.0,
+        cache_size: int = 4096,
+    ) -> None:
+        self.db = db
+        self.engine = call_engine
+        self.clock = clock or SystemClock()
+        self.log = SqlEventLog(db)
+        self.projections = Projections(db)
+        self.gap_timeout = timedelta(seconds=gap_timeout_s)
+        self._cache: OrderedDict[str, CallState] = OrderedDict()
+        self._cache_size = cache_size
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    # -- wiring ---------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with the stored rows after every committed step."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _lock(self, stream: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(stream, threading.Lock())
+
+    # -- ingest ---------------------------------------------------------------------------------------
+
+    def ingest(self, event: InputEvent) -> IngestResult:
+        """Accept one validated input event."""
+        if isinstance(event, AgentStatusChanged):
+            stream = f"agent:{event.agent_id}"
+            with self._lock(stream):
+                self.log.append(stream, event, (), self.clock.now())
+            return IngestResult("accepted", None, None)
+        call_id = event.call_id
+        seq = getattr(event, "seq", None)
+        with self._lock(call_id):
+            if seq is None:
+                return self._step(event)
+            if self.log.has_seq(call_id, seq):
+                return IngestResult("duplicate", call_id, seq, detail=f"seq {seq} is already recorded")
+            state = self.state(call_id)
+            expected = state.last_seq + 1
+            if seq > expected:
+                if not self.log.hold(call_id, seq, dump(event), self.clock.now()):
+                    return IngestResult("duplicate", call_id, seq, detail=f"seq {seq} is already waiting")
+                log.info("event.held", call_id=call_id, seq=seq, waiting_for=expected)
+                return IngestResult("held", call_id, seq, detail=f"held until seq {expected} arrives")
+            result = self._step(event)
+            released = self._drain(call_id)
+            return IngestResult(result.status, call_id, seq, result.outputs, released, result.detail)
+
+    def ingest_many(self, events: Iterable[InputEvent]) -> list[IngestResult]:
+        """Accept a batch, in order; each event is independent (one failure does not undo the others)."""
+        return [self.ingest(e) for e in events]
+
+    def _step(self, event: CallInput) -> IngestResult:
+        call_id = event.call_id
+        state = self.state(call_id)
+        new_state, outputs = self.engine.step(state, event)
+        try:
+            rows = self.log.append(call_id, event, outputs, self.clock.now(), self.projections.apply)
+        except DuplicateEventError:
+            return IngestResult("duplicate", call_id, getattr(event, "seq", None), detail="already recorded")
+        self._remember(call_id, new_state)
+        self._publish(rows)
+        return IngestResult(
+            "accepted", call_id, getattr(event, "seq", None), tuple(r.payload for r in rows[1:])
+        )
+
+    def _drain(self, call_id: str) -> int:
+        """Step held events that have become next in line."""
+        released = 0
+        for held in self.log.held(call_id):
+            expected = self.state(call_id).last_seq + 1
+            if held.seq > expected:
+                break
+            event = parse_event(held.payload)
+            if held.seq == expected or not self.log.has_seq(call_id, held.seq):
+                self._step(event)  # type: ignore[arg-type]
+                released += 1
+            self.log.release(call_id, held.seq)
+        return released
+
+    def tick(self) -> list[SequenceGap]:
+        """Give up on gaps older than the timeout: record them and step the held events."""
+        now = self.clock.now()
+        declared: list[SequenceGap] = []
+        streams = sorted({h.stream for h in self.log.held()})
+        for call_id in streams:
+            with self._lock(call_id):
+                held = self.log.held(call_id)
+                if not held or now - (utc(held[0].held_at) or now) < self.gap_timeout:
+                    continue
+                expected = self.state(call_id).last_seq + 1
+                gap = SequenceGap(call_id=call_id, missing_from=expected, missing_to=held[0].seq - 1, at=now)
+                log.warning(
+                    "sequence.gap", call_id=call_id, missing_from=expected, missing_to=held[0].seq - 1
+                )
+                self._step(gap)
+                self._drain(call_id)
+                declared.append(gap)
+        return declared
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def state(self, call_id: str) -> CallState:
+        """The call's current state, from the cache or re-folded from the log."""
+        cached = self._cache.get(call_id)
+        if cached is not None:
+            self._cache.move_to_end(call_id)
+            return cached
+        state, _ = self.engine.fold(call_id, self.inputs(call_id))
+        self._remember(call_id, state)
+        return state
+
+    def inputs(self, call_id: str) -> list[CallInput]:
+        """The call's stored input events, in the order they were stepped."""
+        return [r.event() for r in self.log.read(call_id, kind="input")]  # type: ignore[misc]
+
+    def _remember(self, call_id: str, state: CallState) -> None:
+        self._cache[call_id] = state
+        self._cache.move_to_end(call_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _publish(self, rows: Sequence[StoredEvent]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(rows)
+            except Exception:  # a broken subscriber must never lose or block an event
+                log.exception("listener.failed")
+
+    # -- audit ----------------------------------------------------------------------------------------
+
+    def replay(self, call_id: str) -> ReplayReport:
+        """Re-derive every output of the call from its stored inputs and compare with the log."""
+        rows = self.log.read(call_id)
+        stored: dict[int, list[dict[str, Any]]] = {}
+        inputs: list[StoredEvent] = []
+        for row in rows:
+            if row.kind == "input":
+                inputs.append(row)
+            else:
+                stored.setdefault(row.cause or 0, []).append(row.payload)
+        state = self.engine.initial(call_id)
+        differences: list[str] = []
+        produced_total = 0
+        for row in inputs:
+            state, outputs = self.engine.step(state, row.event())  # type: ignore[arg-type]
+            produced = [dump(o) for o in outputs]
+            produced_total += len(produced)
+            expected = stored.get(row.pos, [])
+            if produced != expected:
+                differences.append(_describe(row, expected, produced))
+        return ReplayReport(call_id, len(inputs), produced_total, tuple(differences))
+
+    def rebuild(self) -> int:
+        """Recompute every projection from the log; returns the number of rows replayed."""
+        return self.projections.rebuild(self.log)
+
+
+def _describe(row: StoredEvent, expected: list[dict[str, Any]], produced: list[dict[str, Any]]) -> str:
+    def kinds(items: list[dict[str, Any]]) -> str:
+        return ",".join(str(i.get("type")) for i in items) or "nothing"
+
+    if len(expected) != len(produced):
+        return f"pos {row.pos} ({row.type}): log has {kinds(expected)}, replay gives {kinds(produced)}"
+    for i, (a, b) in enumerate(zip(expected, produced, strict=True)):
+        if a != b:
+            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            return (
+                f"pos {row.pos} ({row.type}) output {i + 1} ({a.get('type')}): differs in {', '.join(keys)}"
+            )
+    return f"pos {row.pos} ({row.type}): differs"  # pragma: no cover

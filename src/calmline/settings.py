@@ -1,0 +1,44 @@
+"""Settings from the environment (``CALMLINE_*``); unsafe defaults are refused outside dev."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from calmline.store.db import sqlite_url
+
+
+class Settings(BaseSettings):
+    """calmline's configuration. Every command reads the same variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CALMLINE_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Field(default=Path("./data"), description="Where the embedded SQLite store lives.")
+    database_url: str | None = Field(default=None, description="Another database, e.g. postgresql://...")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = "dev-only-secret-change-me"
+    session_ttl_minutes: int = Field(default=480, ge=5)
+    gap_timeout_s: float = Field(default=5.0, gt=0)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env == "prod" and self.secret_key.startswith("dev-only"):
+            raise ValueError("CALMLINE_SECRET_KEY must be set to a random value when CALMLINE_ENV=prod")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force: ``database_url`` or the SQLite file inside ``data_dir``."""
+        return self.database_url or sqlite_url(self.data_dir.resolve())
+
+    def ensure_data_dir(self) -> None:
+        """Create the data directory when the embedded store is used."""
+        if self.database_url is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)

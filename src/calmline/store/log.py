@@ -1,0 +1,202 @@
+"""The append-only event log and the inbox of held events, on SQLAlchemy (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from calmline.events import AnyEvent, Event, parse_event
+from calmline.store.schema import events, held_events
+
+
+class DuplicateEventError(Exception):
+    """The (stream, seq) pair is already in the log."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One row of the log."""
+
+    id: int
+    stream: str
+    pos: int
+    kind: Literal["input", "output"]
+    type: str
+    seq: int | None
+    cause: int | None
+    payload: dict[str, Any]
+    recorded_at: datetime
+
+    def event(self) -> AnyEvent:
+        """The typed event this row holds."""
+        return parse_event(self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEvent:
+    """An event that arrived ahead of a missing ``seq`` and waits in the inbox."""
+
+    stream: str
+    seq: int
+    payload: dict[str, Any]
+    held_at: datetime
+
+
+def dump(event: BaseModel) -> dict[str, Any]:
+    """The JSON-compatible form of an event, as stored and published."""
+    return event.model_dump(mode="json")
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+Projector = Callable[[Connection, Sequence[StoredEvent]], None]
+
+
+class SqlEventLog:
+    """Event log adapter for any SQLAlchemy database calmline supports."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(
+        self,
+        stream: str,
+        inp: Event,
+        outputs: Sequence[Event],
+        recorded_at: datetime,
+        project: Projector | None = None,
+    ) -> list[StoredEvent]:
+        """Append an input and its outputs atomically, running ``project`` in the same transaction.
+
+        Raises:
+            DuplicateEventError: the input's ``seq`` is already in the stream.
+        """
+        seq = getattr(inp, "seq", None)
+        try:
+            with self.engine.begin() as conn:
+                last = conn.execute(select(func.max(events.c.pos)).where(events.c.stream == stream)).scalar()
+                pos = int(last or 0) + 1
+                rows: list[dict[str, Any]] = [
+                    {
+                        "stream": stream,
+                        "pos": pos,
+                        "kind": "input",
+                        "type": inp.type,
+                        "seq": seq,
+                        "cause": None,
+                        "payload": dump(inp),
+                        "recorded_at": recorded_at,
+                    }
+                ]
+                for i, out in enumerate(outputs, start=1):
+                    rows.append(
+                        {
+                            "stream": stream,
+                            "pos": pos + i,
+                            "kind": "output",
+                            "type": out.type,
+                            "seq": None,
+                            "cause": pos,
+                            "payload": dump(out),
+                            "recorded_at": recorded_at,
+                        }
+                    )
+                stored: list[StoredEvent] = []
+                for row in rows:
+                    new_id = conn.execute(
+                        insert(events).values(**{**row, "payload": _encode(row["payload"])})
+                    )
+                    key = new_id.inserted_primary_key
+                    stored.append(StoredEvent(id=int(key[0]) if key else 0, **row))
+                if project is not None:
+                    project(conn, stored)
+                return stored
+        except IntegrityError as exc:
+            if seq is not None and self.has_seq(stream, seq):
+                raise DuplicateEventError(f"{stream}#{seq}") from exc
+            raise
+
+    def has_seq(self, stream: str, seq: int) -> bool:
+        """Whether an input with this ``seq`` was already appended to ``stream``."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(events.c.id).where(events.c.stream == stream, events.c.seq == seq)
+            ).first()
+        return found is not None
+
+    def read(self, stream: str, *, after_pos: int = 0, kind: str | None = None) -> list[StoredEvent]:
+        """The stream's rows in log order."""
+        query = select(events).where(events.c.stream == stream, events.c.pos > after_pos)
+        if kind is not None:
+            query = query.where(events.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query.order_by(events.c.pos))]
+
+    def read_since(self, after_id: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Rows of every stream after a global id, for catch-up and rebuilds."""
+        query = select(events).where(events.c.id > after_id).order_by(events.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def last_id(self) -> int:
+        """The newest global id (0 for an empty log)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
+
+    def streams(self) -> list[str]:
+        """Every stream in the log, in order of first appearance."""
+        query = select(events.c.stream, func.min(events.c.id).label("first")).group_by(events.c.stream)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by("first")).all()
+        return [r.stream for r in rows]
+
+    # -- the inbox of events that arrived ahead of a gap ------------------------------------------------
+
+    def hold(self, stream: str, seq: int, payload: dict[str, Any], held_at: datetime) -> bool:
+        """Keep an early event until its predecessors arrive; False when it is already held."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(held_events).values(
+                        stream=stream, seq=seq, payload=_encode(payload), held_at=held_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def held(self, stream: str | None = None) -> list[HeldEvent]:
+        """Held events, by stream and seq."""
+        query = select(held_events).order_by(held_events.c.stream, held_events.c.seq)
+        if stream is not None:
+            query = query.where(held_events.c.stream == stream)
+        with self.engine.connect() as conn:
+            return [HeldEvent(r.stream, r.seq, json.loads(r.payload), r.held_at) for r in conn.execute(query)]
+
+    def release(self, stream: str, seq: int) -> None:
+        """Drop a held event once it has been appended to the log."""
+        with self.engine.begin() as conn:
+            conn.execute(held_events.delete().where(held_events.c.stream == stream, held_events.c.seq == seq))
+
+
+def _row(r: Any) -> StoredEvent:
+    return StoredEvent(
+        id=int(r.id),
+        stream=r.stream,
+        pos=r.pos,
+        kind=r.kind,
+        type=r.type,
+        seq=r.seq,
+        cause=r.cause,
+        payload=json.loads(r.payload),
+        recorded_at=r.recorded_at,
+    )

@@ -1,0 +1,321 @@
+"""Read models (live calls, alerts, findings) projected from the log, and their queries.
+
+Every write here is keyed by the log so applying a row twice changes nothing, and ``rebuild`` can drop the
+tables and recompute them from the log alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from calmline.events import SEVERITY_RANK
+from calmline.store.log import SqlEventLog, StoredEvent
+from calmline.store.schema import alerts, calls, findings
+
+_OPEN = ("raised", "acknowledged", "escalated")
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Projections:
+    """Applies log rows to the read-model tables and answers the API's queries."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    def apply(self, conn: Connection, rows: Sequence[StoredEvent]) -> None:
+        """Project log rows (inside the caller's transaction)."""
+        for row in rows:
+            if row.stream.startswith("agent:"):
+                continue
+            handler = getattr(self, "_on_" + row.type.replace(".", "_"), None)
+            if self._touch(conn, row) and handler is not None:
+                handler(conn, row)
+
+    def rebuild(self, log: SqlEventLog, batch: int = 2000) -> int:
+        """Drop every projection and recompute it from the log; returns the rows replayed."""
+        with self.engine.begin() as conn:
+            for table in (findings, alerts, calls):
+                conn.execute(delete(table))
+        done, after = 0, 0
+        while True:
+            rows = log.read_since(after, batch)
+            if not rows:
+                return done
+            with self.engine.begin() as conn:
+                self.apply(conn, rows)
+            done += len(rows)
+            after = rows[-1].id
+
+    def _touch(self, conn: Connection, row: StoredEvent) -> bool:
+        """Record ``row`` as applied; False when it already was (so applying twice is harmless)."""
+        exists = conn.execute(select(calls.c.last_pos).where(calls.c.call_id == row.stream)).first()
+        if exists is None:
+            conn.execute(
+                insert(calls).values(
+                    call_id=row.stream,
+                    status="active",
+                    queue="general",
+                    language="en",
+                    utterances=0,
+                    findings=0,
+                    open_alerts=0,
+                    max_severity_rank=-1,
+                    escalating=False,
+                    risk_types=[],
+                    gaps=0,
+                    last_pos=row.pos,
+                )
+            )
+            return True
+        if exists.last_pos >= row.pos:
+            return False
+        conn.execute(update(calls).where(calls.c.call_id == row.stream).values(last_pos=row.pos))
+        return True
+
+    def _on_call_started(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == row.stream)
+            .values(
+                queue=p["queue"],
+                language=p["language"],
+                agent_id=p.get("agent_id"),
+                reason=p.get("reason"),
+                started_at=_ts(p["started_at"]),
+                last_event_at=_ts(p["started_at"]),
+            )
+        )
+
+    def _on_utterance(self, conn: Connection, row: StoredEvent) -> None:
+        conn.execute(
+            update(calls).where(calls.c.call_id == row.stream).values(utterances=calls.c.utterances + 1)
+        )
+
+    def _on_call_transferred(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        values: dict[str, Any] = {"last_event_at": _ts(p["at"])}
+        if p.get("to_queue"):
+            values["queue"] = p["to_queue"]
+        if p.get("to_agent"):
+            values["agent_id"] = p["to_agent"]
+        conn.execute(update(calls).where(calls.c.call_id == row.stream).values(**values))
+
+    def _on_call_ended(self, conn: Connection, row: StoredEvent) -> None:
+        at = _ts(row.payload["at"])
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == row.stream)
+            .values(status="ended", ended_at=at, last_event_at=at)
+        )
+
+    def _on_sequence_gap(self, conn: Connection, row: StoredEvent) -> None:
+        conn.execute(update(calls).where(calls.c.call_id == row.stream).values(gaps=calls.c.gaps + 1))
+
+    def _on_finding(self, conn: Connection, row: StoredEvent) -> None:
+        f = row.payload["finding"]
+        if conn.execute(
+            select(findings.c.pos).where(findings.c.call_id == row.stream, findings.c.pos == row.pos)
+        ).first():
+            return
+        conn.execute(
+            insert(findings).values(
+                call_id=row.stream,
+                pos=row.pos,
+                type=f["type"],
+                level=f["level"],
+                tier=f.get("tier"),
+                category=f.get("category"),
+                score=f["score"],
+                assertion=f["assertion"],
+                experiencer=f["experiencer"],
+                speaker=f["speaker"],
+                utterance_seq=f.get("utterance_seq"),
+                analyzer=f["analyzer"],
+                analyzer_version=f["analyzer_version"],
+                detail=f,
+                at=_ts(row.payload["at"]),
+            )
+        )
+        current = conn.execute(select(calls.c.risk_types).where(calls.c.call_id == row.stream)).scalar_one()
+        kinds = list(current or [])
+        if f["assertion"] in ("present", "uncertain") and f["type"] not in kinds:
+            kinds.append(f["type"])
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == row.stream)
+            .values(findings=calls.c.findings + 1, risk_types=sorted(kinds))
+        )
+
+    def _on_utterance_scored(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == row.stream)
+            .values(distress=p["distress_smoothed"], escalating=p["escalating"], last_event_at=_ts(p["at"]))
+        )
+
+    def _on_alert_raised(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        if conn.execute(select(alerts.c.alert_id).where(alerts.c.alert_id == p["alert_id"])).first():
+            return
+        at = _ts(p["at"])
+        conn.execute(
+            insert(alerts).values(
+                alert_id=p["alert_id"],
+                call_id=row.stream,
+                severity=p["severity"],
+                severity_rank=SEVERITY_RANK[p["severity"]],
+                kind=p["kind"],
+                title=p["title"],
+                reason=p["reason"],
+                status="raised",
+                raised_at=at,
+                updated_at=at,
+                policy_rule=p["policy_rule"],
+                policy_version=p["policy_version"],
+                evidence=p["evidence"],
+            )
+        )
+        self._refresh_call_alerts(conn, row.stream)
+
+    def _on_alert_escalated(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.alert_id == p["alert_id"])
+            .values(
+                severity=p["severity"],
+                severity_rank=SEVERITY_RANK[p["severity"]],
+                status="escalated",
+                updated_at=_ts(p["at"]),
+            )
+        )
+        self._refresh_call_alerts(conn, row.stream)
+
+    def _on_alert_acknowledged(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.alert_id == p["alert_id"])
+            .values(status="acknowledged", acknowledged_by=p["by"], updated_at=_ts(p["at"]))
+        )
+        self._refresh_call_alerts(conn, row.stream)
+
+    def _on_alert_resolved(self, conn: Connection, row: StoredEvent) -> None:
+        p = row.payload
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.alert_id == p["alert_id"])
+            .values(status="resolved", resolved_by=p["by"], outcome=p["outcome"], updated_at=_ts(p["at"]))
+        )
+        self._refresh_call_alerts(conn, row.stream)
+
+    @staticmethod
+    def _refresh_call_alerts(conn: Connection, call_id: str) -> None:
+        rows = conn.execute(
+            select(alerts.c.severity, alerts.c.severity_rank, alerts.c.status).where(
+                alerts.c.call_id == call_id
+            )
+        ).all()
+        open_rows = [r for r in rows if r.status in _OPEN]
+        top = max(rows, key=lambda r: r.severity_rank, default=None)
+        conn.execute(
+            update(calls)
+            .where(calls.c.call_id == call_id)
+            .values(
+                open_alerts=len(open_rows),
+                max_severity=top.severity if top else None,
+                max_severity_rank=top.severity_rank if top else -1,
+            )
+        )
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def list_calls(self, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Calls, most urgent first (open alert severity, then distress, then newest)."""
+        query = select(calls)
+        if status:
+            query = query.where(calls.c.status == status)
+        query = query.order_by(
+            calls.c.max_severity_rank.desc(), calls.c.open_alerts.desc(), calls.c.started_at.desc()
+        ).limit(limit)
+        with self.engine.connect() as conn:
+            return [_call(r) for r in conn.execute(query)]
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        """One call's summary row, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(calls).where(calls.c.call_id == call_id)).first()
+        return _call(row) if row else None
+
+    def list_alerts(
+        self, *, call_id: str | None = None, status: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Alerts, open and most severe first."""
+        query = select(alerts)
+        if call_id:
+            query = query.where(alerts.c.call_id == call_id)
+        if status == "open":
+            query = query.where(alerts.c.status.in_(_OPEN))
+        elif status:
+            query = query.where(alerts.c.status == status)
+        query = query.order_by(alerts.c.severity_rank.desc(), alerts.c.raised_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_alert(r) for r in conn.execute(query)]
+
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+        """One alert, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.alert_id == alert_id)).first()
+        return _alert(row) if row else None
+
+    def list_findings(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's findings in log order (spans only, never the transcript text)."""
+        query = select(findings).where(findings.c.call_id == call_id).order_by(findings.c.pos)
+        with self.engine.connect() as conn:
+            return [{**r.detail, "pos": r.pos, "at": utc(r.at)} for r in conn.execute(query)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every projection as plain data, for comparing a rebuild with the live tables."""
+        with self.engine.connect() as conn:
+            return {
+                "calls": [dict(r._mapping) for r in conn.execute(select(calls).order_by(calls.c.call_id))],
+                "alerts": [
+                    dict(r._mapping) for r in conn.execute(select(alerts).order_by(alerts.c.alert_id))
+                ],
+                "findings": [
+                    dict(r._mapping)
+                    for r in conn.execute(select(findings).order_by(findings.c.call_id, findings.c.pos))
+                ],
+            }
+
+
+def _call(r: Any) -> dict[str, Any]:
+    d = dict(r._mapping)
+    for key in ("started_at", "ended_at", "last_event_at"):
+        d[key] = utc(d[key])
+    return d
+
+
+def _alert(r: Any) -> dict[str, Any]:
+    d = dict(r._mapping)
+    for key in ("raised_at", "updated_at"):
+        d[key] = utc(d[key])
+    return d

@@ -1,0 +1,151 @@
+"""Tables: the append-only event log, the inbox of held (out-of-order) events, read models, and people.
+
+The log is the source of truth. ``calls``, ``alerts`` and ``findings`` are projections that
+``calmline rebuild`` recomputes from it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+_Id = BigInteger().with_variant(Integer, "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("stream", String(160), nullable=False),
+    Column("pos", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("seq", Integer, nullable=True),
+    Column("cause", Integer, nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("stream", "pos", name="uq_events_stream_pos"),
+    UniqueConstraint("stream", "seq", name="uq_events_stream_seq"),
+)
+
+held_events = Table(
+    "held_events",
+    metadata,
+    Column("stream", String(160), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("agent_id", String(64), nullable=True),
+    Column("reason", String(256), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("last_event_at", DateTime(timezone=True), nullable=True),
+    Column("utterances", Integer, nullable=False, default=0),
+    Column("findings", Integer, nullable=False, default=0),
+    Column("open_alerts", Integer, nullable=False, default=0),
+    Column("max_severity", String(16), nullable=True),
+    Column("max_severity_rank", Integer, nullable=False, default=-1),
+    Column("distress", Float, nullable=True),
+    Column("escalating", Boolean, nullable=False, default=False),
+    Column("risk_types", JSON, nullable=False),
+    Column("gaps", Integer, nullable=False, default=0),
+    Column("last_pos", Integer, nullable=False, default=0),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", String(200), primary_key=True),
+    Column("call_id", String(160), nullable=False, index=True),
+    Column("severity", String(16), nullable=False),
+    Column("severity_rank", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    Column("outcome", String(256), nullable=True),
+    Column("policy_rule", String(80), nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("evidence", JSON, nullable=False),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("pos", Integer, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("level", String(40), nullable=False),
+    Column("tier", String(16), nullable=True),
+    Column("category", String(40), nullable=True),
+    Column("score", Float, nullable=False),
+    Column("assertion", String(16), nullable=False),
+    Column("experiencer", String(16), nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("utterance_seq", Integer, nullable=True),
+    Column("analyzer", String(80), nullable=False),
+    Column("analyzer_version", String(40), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("display_name", String(128), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(128), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_calls_status_rank", calls.c.status, calls.c.max_severity_rank)
+Index("ix_alerts_status", alerts.c.status, alerts.c.severity_rank)
