@@ -1,0 +1,220 @@
+"""ConText-style assertion and experiencer detection for a target span of an utterance.
+
+Triggers (``rules/en/context.yaml``) are phrases or patterns with a category, a direction and a scope in tokens.
+A trigger modifies a target when the target falls inside its scope; scopes stop at ``TERMINATE`` triggers
+("but", "however", punctuation) and at the categories a rule lists in ``terminated_by``. Longer triggers win
+over the shorter ones they contain, so ``PSEUDO`` triggers ("not only", "no doubt") switch off the negation
+inside them. A trigger that overlaps the target is part of the target ("can't breathe") and never modifies it.
+
+Examples::
+
+    "I'm not suicidal"                       -> negated
+    "no chest pain but my arm is numb"       -> "chest pain" negated, "arm is numb" present
+    "I tried to kill myself last year"       -> historical
+    "what if I just took all the pills"      -> hypothetical
+    "if this doesn't work I'll end it"       -> present, with a CONDITIONAL modifier (kept for safety)
+    "my daughter said she wants to die"      -> experiencer other
+
+The map from category to assertion or experiencer is data in the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from calmline.analysis.rules import load_rules
+from calmline.analysis.text import NormText, compile_pattern, normalize
+from calmline.events.findings import Assertion, Experiencer, Modifier
+
+Category = Literal[
+    "NEGATED_EXISTENCE",
+    "HISTORICAL",
+    "HYPOTHETICAL",
+    "CONDITIONAL",
+    "UNCERTAIN",
+    "FAMILY",
+    "OTHER_EXPERIENCER",
+    "REPORTED_SPEECH",
+    "FIRST_PERSON",
+    "PSEUDO",
+    "TERMINATE",
+]
+Direction = Literal["forward", "backward", "bidirectional", "none"]
+_NON_MODIFYING: frozenset[str] = frozenset({"PSEUDO", "TERMINATE", "FIRST_PERSON"})
+
+
+class ContextRule(BaseModel):
+    """One trigger: a literal phrase or a regex over normalised tokens, and how far it reaches."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    category: Category
+    literal: str | None = None
+    pattern: str | None = None
+    direction: Direction = "forward"
+    max_scope: int = Field(default=6, ge=1, le=40)
+    terminated_by: tuple[Category, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> ContextRule:
+        if (self.literal is None) == (self.pattern is None):
+            raise ValueError("give exactly one of 'literal' or 'pattern'")
+        try:
+            re.compile(self.regex())
+        except re.error as exc:
+            raise ValueError(f"pattern does not compile: {exc}") from exc
+        return self
+
+    def regex(self) -> str:
+        """The trigger as a regex over normalised text (a literal is normalised like the text is)."""
+        if self.pattern is not None:
+            return self.pattern
+        assert self.literal is not None
+        return " ".join(re.escape(t.norm) for t in normalize(self.literal).tokens)
+
+
+class ContextRules(BaseModel):
+    """The whole context rule file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    language: str = "en"
+    #: Category → assertion it sets (categories not listed set none, e.g. CONDITIONAL stays present).
+    assertions: dict[Category, Assertion]
+    #: Category → experiencer it sets.
+    experiencers: dict[Category, Experiencer]
+    #: When several assertion categories apply, the first in this list wins.
+    assertion_priority: tuple[Assertion, ...]
+    rules: tuple[ContextRule, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> ContextRules:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ContextResult:
+    """How a target is asserted, who experiences it, and the triggers that said so."""
+
+    assertion: Assertion
+    experiencer: Experiencer
+    modifiers: tuple[Modifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Trigger:
+    rule: ContextRule
+    start: int  # token indices [start, end)
+    end: int
+
+
+class ContextEngine:
+    """Applies context rules to target spans. Build once with :meth:`load`; ``assess`` is pure."""
+
+    def __init__(self, rules: ContextRules) -> None:
+        self.rules = rules
+        self._compiled = [(rule, compile_pattern(rule.regex())) for rule in rules.rules]
+
+    @classmethod
+    def load(cls, language: str = "en") -> ContextEngine:
+        """Load the packaged ``rules/<language>/context.yaml``."""
+        return cls(load_rules("context.yaml", ContextRules, language))
+
+    @property
+    def version(self) -> str:
+        """Version of the rule file."""
+        return self.rules.version
+
+    def triggers(self, doc: NormText) -> tuple[_Trigger, ...]:
+        """All triggers in ``doc``; where two overlap, the longer (then the earlier) wins."""
+        found: list[_Trigger] = []
+        for rule, regex in self._compiled:
+            for m in regex.finditer(doc.norm):
+                if m.end() > m.start():
+                    first, stop = doc.token_range(m.start(), m.end())
+                    found.append(_Trigger(rule, first, stop))
+        found.sort(key=lambda t: (-(t.end - t.start), t.start))
+        kept: list[_Trigger] = []
+        for trig in found:
+            if all(trig.end <= k.start or trig.start >= k.end for k in kept):
+                kept.append(trig)
+        return tuple(sorted(kept, key=lambda t: t.start))
+
+    def assess(self, text: str, span: tuple[int, int]) -> ContextResult:
+        """Context of the target at character ``span`` of ``text``."""
+        doc = normalize(text)
+        first, stop = doc.token_span_of_chars(*span)
+        return self.assess_tokens(doc, first, stop, self.triggers(doc))
+
+    def assess_tokens(
+        self, doc: NormText, first: int, stop: int, triggers: tuple[_Trigger, ...]
+    ) -> ContextResult:
+        """Context of the target at token range ``[first, stop)`` given the triggers of ``doc``."""
+        nearest: dict[str, tuple[int, _Trigger]] = {}
+        for trig in triggers:
+            cat = trig.rule.category
+            if cat in _NON_MODIFYING or not (trig.end <= first or trig.start >= stop):
+                continue
+            distance = self._reach(trig, first, stop, triggers, len(doc.tokens))
+            if distance is not None and (cat not in nearest or distance < nearest[cat][0]):
+                nearest[cat] = (distance, trig)
+        modifiers = tuple(
+            Modifier(category=trig.rule.category, rule_id=trig.rule.id, span=doc.char_span(trig.start, trig.end))
+            for _, trig in sorted(nearest.values(), key=lambda pair: pair[1].start)
+        )
+        applied = {self.rules.assertions[c] for c in nearest if c in self.rules.assertions}
+        assertion: Assertion = next((a for a in self.rules.assertion_priority if a in applied), "present")
+        experiencer: Experiencer = "caller"
+        for cat in nearest:
+            experiencer = self.rules.experiencers.get(cat, experiencer) if experiencer == "caller" else experiencer
+        return ContextResult(assertion=assertion, experiencer=experiencer, modifiers=modifiers)
+
+    def _reach(
+        self, trig: _Trigger, first: int, stop: int, triggers: tuple[_Trigger, ...], n: int
+    ) -> int | None:
+        """Token distance from ``trig`` to the target if the target lies in its scope, else ``None``."""
+        rule = trig.rule
+        ends = {"TERMINATE", *rule.terminated_by}
+        if rule.direction in ("forward", "bidirectional") and trig.end <= first:
+            limit = min(n, trig.end + rule.max_scope)
+            for other in triggers:
+                if other.start >= trig.end and other.rule.category in ends:
+                    limit = min(limit, other.start)
+                    break
+            if first < limit:
+                return first - trig.end
+        if rule.direction in ("backward", "bidirectional") and trig.start >= stop:
+            limit = max(0, trig.start - rule.max_scope)
+            for other in reversed(triggers):
+                if other.end <= trig.start and other.rule.category in ends:
+                    limit = max(limit, other.end)
+                    break
+            if stop > limit:
+                return trig.start - stop
+        return None
+
+
+_DEFAULT: dict[str, ContextEngine] = {}
+
+
+def default_engine(language: str = "en") -> ContextEngine:
+    """The packaged context engine for ``language``, loaded once per process."""
+    if language not in _DEFAULT:
+        _DEFAULT[language] = ContextEngine.load(language)
+    return _DEFAULT[language]
+
+
+def assess(text: str, span: tuple[int, int], language: str = "en") -> ContextResult:
+    """Assertion, experiencer and modifiers of the target at ``span`` of ``text`` (packaged rules)."""
+    return default_engine(language).assess(text, span)

@@ -1,0 +1,211 @@
+"""The ``calmline`` command. Every subcommand honours CALMLINE_DATA_DIR and CALMLINE_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from calmline.settings import Settings
+
+app = typer.Typer(help="calmline: real-time help for medical call centers with distressed callers.",
+                  no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage people (logins with roles) and API keys for integrations.",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+err = Console(stderr=True)
+ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from calmline.runtime import build_service, configure_logging
+
+    settings = settings or _settings()
+    configure_logging("warning")
+    return build_service(settings)
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from calmline.store.db import make_engine, migrate
+
+    settings = _settings()
+    settings.ensure_data_dir()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    return engine
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default CALMLINE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CALMLINE_PORT).")] = None,
+) -> None:
+    """Run the API, live feed and pages on the configured store."""
+    import uvicorn
+
+    from calmline.api.app import create_app
+    from calmline.runtime import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level="warning")
+
+
+@app.command()
+def demo(
+    headless: Annotated[bool, typer.Option(help="Play the scenarios without a server and print a JSON summary.")]
+    = False,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    speed: Annotated[float, typer.Option(help="Playback speed factor for the live demo.")] = 4.0,
+) -> None:
+    """Start the server on the embedded store and play the demo scenarios as live calls."""
+    from calmline.sim.demo import run_demo
+
+    summary = run_demo(_settings(), headless=headless, duration=duration, speed=speed, loop=not headless)
+    if headless and summary is not None:
+        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+
+@app.command()
+def analyze(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Lines of {id, text, ...}.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write one JSON line per input line.")],
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed lines.")] = False,
+) -> None:
+    """Analyse a JSONL file with the batch contract (see docs/BATCH_CONTRACT.md)."""
+    from calmline.batch import BatchError, run_batch
+    from calmline.runtime import default_registry
+
+    if not input_path.is_file():
+        err.print(f"[red]error:[/red] no such input file: {input_path}")
+        raise typer.Exit(2)
+    try:
+        report = run_batch(input_path, out, skip_bad=skip_bad, registry=default_registry(),
+                           progress=sys.stderr.isatty())
+    except BatchError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    err.print(f"{report.lines} lines in {report.seconds:.2f}s ({report.lines_per_second:.0f} lines/s)"
+              + (f", {report.bad} malformed lines skipped" if report.bad else ""))
+
+
+@app.command()
+def replay(
+    call_id: Annotated[str | None, typer.Argument(help="The call to replay; all calls when omitted.")] = None,
+) -> None:
+    """Re-derive every output of a call from its stored inputs and report any difference."""
+    service = _service()
+    calls = [call_id] if call_id else [s for s in service.log.streams() if not s.startswith("agent:")]
+    if call_id and not service.log.read(call_id):
+        err.print(f"[red]error:[/red] no call {call_id!r} in the store")
+        raise typer.Exit(2)
+    reports = [service.replay(c) for c in calls]
+    for r in reports:
+        typer.echo(json.dumps({"call_id": r.call_id, "inputs": r.inputs, "outputs": r.outputs,
+                               "differences": list(r.differences)}))
+    total = sum(len(r.differences) for r in reports)
+    err.print(f"{len(reports)} call(s) replayed, {total} difference(s)")
+    raise typer.Exit(1 if total else 0)
+
+
+@app.command()
+def rebuild() -> None:
+    """Drop and recompute every projection (live calls, alerts, findings) from the event log."""
+    service = _service()
+    rows = service.rebuild()
+    err.print(f"rebuilt projections from {rows} log rows")
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="A scenario id (see docs/SCENARIOS.md) or a YAML file.")],
+    url: Annotated[str | None, typer.Option(help="Send to a running server instead of the local store.")] = None,
+    api_key: Annotated[str | None, typer.Option(help="Ingest API key for --url.", envvar="CALMLINE_API_KEY")]
+    = None,
+    speed: Annotated[float, typer.Option(help="Playback speed factor (0 = as fast as possible).")] = 0.0,
+) -> None:
+    """Play one scripted call into the store (or a server) and print what it raised."""
+    from calmline.sim.demo import simulate as run
+
+    result = run(_settings(), scenario, url=url, api_key=api_key, speed=speed)
+    typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+
+
+@app.command()
+def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files.")] = Path("docs/schema"))\
+        -> None:
+    """Export the JSON Schema of every event."""
+    from calmline.schema_export import export_schemas
+
+    for path in export_schemas(out):
+        typer.echo(str(path))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help=f"One of {', '.join(ROLES[:-1])}; repeatable.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="CALMLINE_NEW_PASSWORD")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a person who can log in."""
+    from calmline.api.auth import create_user
+
+    _check_roles(role)
+    create_user(_db(), username, password, role, display_name=name)
+    err.print(f"user {username} created with roles {', '.join(role)}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List people and their roles."""
+    from calmline.api.auth import list_users
+
+    table = Table("username", "roles", "disabled")
+    for user in list_users(_db()):
+        table.add_row(user["username"], ", ".join(user["roles"]), str(user.get("disabled", False)))
+    Console().print(table)
+
+
+@users_app.command("key")
+def users_key(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'telephony-adapter'.")],
+    role: Annotated[list[str], typer.Option("--role", help="Roles of the key; default ingest.")] = ["ingest"],  # noqa: B006
+) -> None:
+    """Create an API key for an integration; the key is printed once."""
+    from calmline.api.auth import create_api_key
+
+    _check_roles(role)
+    typer.echo(create_api_key(_db(), name, role))
+
+
+@users_app.command("revoke-key")
+def users_revoke_key(key_id: str) -> None:
+    """Revoke an API key by its id (the part after ``cl_``)."""
+    from calmline.api.auth import revoke_api_key
+
+    revoke_api_key(_db(), key_id)
+    err.print(f"key {key_id} revoked")
+
+
+def _check_roles(roles: list[str]) -> None:
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        err.print(f"[red]error:[/red] unknown role(s) {', '.join(bad)}; choose from {', '.join(ROLES)}")
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    """Entry point of the ``calmline`` console script."""
+    app()

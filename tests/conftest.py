@@ -1,0 +1,101 @@
+"""Shared fixtures: database backends for the contract suite and a small real analyzer for engine tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from calmline.analysis.base import AnalysisContext, AnalyzerRegistry
+from calmline.events import Finding, Speaker
+from calmline.store.db import make_engine, migrate
+
+POSTGRES_URL = os.environ.get("CALMLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+class KeywordAnalyzer:
+    """A small, real analyzer for engine tests: fixed phrases to fixed findings (not the shipped rules)."""
+
+    name = "keyword-test"
+    version = "1"
+    speakers: frozenset[Speaker] = frozenset({"caller"})
+    PHRASES: Sequence[tuple[str, dict[str, object]]] = (
+        ("take all my pills tonight", {"type": "suicide_risk", "level": "plan", "tier": "imminent", "score": 0.95}),
+        ("want to die", {"type": "suicide_risk", "level": "wish_to_be_dead", "tier": "low", "score": 0.7}),
+        ("chest pain", {"type": "medical_emergency", "level": "emergency", "category": "chest_pain", "score": 0.9}),
+        ("not feeling", {"type": "emotion", "level": "sadness", "score": 0.6}),
+        ("upset", {"type": "distress", "level": "distress", "score": 0.8}),
+    )
+
+    def setup(self) -> None:
+        return None
+
+    def analyze(self, ctx: AnalysisContext) -> list[Finding]:
+        lowered = ctx.text.lower()
+        out = []
+        for phrase, fields in self.PHRASES:
+            start = lowered.find(phrase)
+            if start >= 0:
+                out.append(Finding(
+                    evidence=((start, start + len(phrase)),), analyzer=self.name, analyzer_version=self.version,
+                    **fields,  # type: ignore[arg-type]
+                ))
+        return out
+
+
+@pytest.fixture
+def registry() -> AnalyzerRegistry:
+    return AnalyzerRegistry([KeywordAnalyzer()])
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each supported kind."""
+    if request.param == "sqlite-memory":
+        engine = make_engine("sqlite://")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+    elif request.param == "sqlite-file":
+        engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'calmline.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+    else:
+        yield from _postgres_schema()
+
+
+def _postgres_schema() -> Iterator[Engine]:
+    if not _postgres_available():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required when CI=true and is not reachable at {POSTGRES_URL}")
+        pytest.skip("PostgreSQL not reachable (set CALMLINE_TEST_POSTGRES_URL)")
+    schema = f"calmline_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
