@@ -71,9 +71,7 @@ def demo(
     """Start the server on the embedded store and play the demo scenarios as live calls."""
     from calmline.sim.demo import run_demo
 
-    summary = run_demo(_settings(), headless=headless, duration=duration, speed=speed, loop=not headless)
-    if headless and summary is not None:
-        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+    run_demo(_settings(), headless=headless, duration=duration, speed=speed, loop=not headless)
 
 
 @app.command()

@@ -6,10 +6,9 @@ simulator and the end-to-end tests; ``docs/SCENARIOS.md`` describes the format.
 
 Example::
 
-    >>> scenario = load_builtin("chest_pain")
-    >>> events = to_events(scenario, "demo-chest_pain-1", datetime(2026, 1, 1, 9, tzinfo=UTC))
-    >>> events[0].type, events[-1].type
-    ('call.started', 'call.ended')
+    scenario = load_builtin("chest_pain")
+    events = to_events(scenario, "demo-chest_pain-1", datetime(2026, 1, 1, 9, tzinfo=UTC))
+    assert (events[0].type, events[-1].type) == ("call.started", "call.ended")
 """
 
 from __future__ import annotations

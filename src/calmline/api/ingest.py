@@ -1,0 +1,126 @@
+"""Ingest shared by REST and WebSocket: validate payloads, hand them to the service, report per event.
+
+Blocking (the service writes to the database): call these from a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from calmline.api.errors import ApiError, clean_errors, validation_error
+from calmline.events import InputEvent, parse_input
+from calmline.service import CallService, IngestResult
+
+log = structlog.get_logger("calmline.api.ingest")
+
+#: Most events accepted in one batch (REST body or WebSocket message).
+MAX_BATCH = 1000
+#: Written by calmline itself: supervisor actions come through ``POST /api/calls/{id}/actions`` (so the
+#: actor is the signed-in user) and gaps are declared by the sequencer.
+SERVER_ONLY_TYPES = frozenset({"supervisor.action", "sequence.gap"})
+
+
+def validate_event(data: Any) -> InputEvent:
+    """One ingest payload as an input event.
+
+    Raises:
+        ApiError: 422 naming the offending fields (never quoting their values).
+    """
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "an event must be a JSON object", [{"loc": "", "msg": "not an object"}])
+    if data.get("type") in SERVER_ONLY_TYPES:
+        raise ApiError(
+            422,
+            "event_not_allowed",
+            f"{data['type']} events cannot be ingested; use POST /api/calls/{{call_id}}/actions",
+            [{"loc": "type", "msg": "written by calmline itself"}],
+        )
+    try:
+        return parse_input(data)
+    except ValidationError as exc:
+        # The discriminated union puts the event type first in each loc; keep it, it names the model.
+        raise validation_error(exc) from None
+
+
+def result_body(result: IngestResult) -> dict[str, Any]:
+    """The JSON form of one ingest result."""
+    return {
+        "status": result.status,
+        "call_id": result.call_id,
+        "seq": result.seq,
+        "outputs": list(result.outputs),
+        "released": result.released,
+        "detail": result.detail,
+    }
+
+
+def ingest_one(service: CallService, event: InputEvent) -> dict[str, Any]:
+    """Ingest a validated event and return its result body."""
+    result = service.ingest(event)
+    log.info(
+        "event.ingested",
+        call_id=result.call_id,
+        seq=result.seq,
+        type=event.type,
+        status=result.status,
+        outputs=len(result.outputs),
+        released=result.released,
+    )
+    return result_body(result)
+
+
+def ingest_items(service: CallService, items: list[Any]) -> list[dict[str, Any]]:
+    """Validate and ingest each item independently, in order.
+
+    A rejected item gets ``{"index", "status": "rejected", "error", "detail", "errors"}`` and the others go on.
+    """
+    results: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            event = validate_event(item)
+        except ApiError as exc:
+            log.info("event.rejected", index=index, error=exc.code, fields=[f["loc"] for f in exc.fields])
+            results.append(
+                {"index": index, "status": "rejected", "error": exc.code, "detail": exc.detail, "errors": exc.fields}
+            )
+            continue
+        results.append({"index": index, **ingest_one(service, event)})
+    return results
+
+
+def batch_items(data: Any, *, key: str | None = "events") -> list[Any]:
+    """The list of event payloads in a batch document (``{"events": [...]}``, or a bare list when key is None).
+
+    Raises:
+        ApiError: 422 when the document has the wrong shape or more than ``MAX_BATCH`` items.
+    """
+    if key is not None:
+        if not isinstance(data, dict):
+            raise ApiError(422, "validation_error", "expected {\"events\": [...]}", [{"loc": "", "msg": "not an object"}])
+        extra = sorted(str(k) for k in data if k != key)
+        if extra:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"unknown field(s): {', '.join(extra)[:200]}",
+                [{"loc": k[:200], "msg": "unknown field (not allowed)"} for k in extra],
+            )
+        if key not in data:
+            raise ApiError(422, "validation_error", f"field {key!r} is required", [{"loc": key, "msg": "required"}])
+        data = data[key]
+    if not isinstance(data, list):
+        raise ApiError(422, "validation_error", "events must be a list", [{"loc": key or "", "msg": "not a list"}])
+    if len(data) > MAX_BATCH:
+        raise ApiError(
+            422,
+            "batch_too_large",
+            f"at most {MAX_BATCH} events per batch (got {len(data)})",
+            [{"loc": key or "", "msg": f"at most {MAX_BATCH} items"}],
+        )
+    return data
+
+
+__all__ = ["MAX_BATCH", "batch_items", "clean_errors", "ingest_items", "ingest_one", "result_body", "validate_event"]

@@ -1,0 +1,1 @@
+"""One router per resource; routes only translate between HTTP and the service."""

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from calmline.api.deps import Actor, CallReader, ClockDep, Reviewer, ServiceDep, check_roles
+from calmline.api.errors import ApiError, not_found, validation_error
+from calmline.api.ingest import ingest_one
+from calmline.api.views import may_read_text, row_message
+from calmline.events import SupervisorAction
+from calmline.events.call import SupervisorActionKind
+from calmline.service import CallService
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: SupervisorActionKind
+    alert_id: str | None = Field(default=None, max_length=160)
+    note: str | None = Field(default=None, max_length=2_000)
+    outcome: str | None = Field(default=None, max_length=256)
+
+
+def _call_or_404(service: CallService, call_id: str) -> dict[str, Any]:
+    call = service.projections.get_call(call_id)
+    if call is None:
+        raise not_found("call")
+    return call
+
+
+@router.get("")
+def list_calls(
+    _user: CallReader,
+    service: ServiceDep,
+    status: Literal["active", "ended"] | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    """Calls, most urgent first (roles: agent, supervisor, qa, admin, auditor)."""
+    return service.projections.list_calls(status=status, limit=limit)
+
+
+@router.get("/{call_id}")
+def get_call(call_id: str, _user: CallReader, service: ServiceDep) -> dict[str, Any]:
+    """One call's summary (roles: agent, supervisor, qa, admin, auditor)."""
+    return _call_or_404(service, call_id)
+
+
+@router.get("/{call_id}/timeline")
+def timeline(call_id: str, user: CallReader, service: ServiceDep) -> dict[str, Any]:
+    """Every log row of the call in order, inputs and outputs (roles: agent, supervisor, qa, admin, auditor).
+
+    Utterance text is ``[redacted]`` unless the caller holds supervisor, agent or qa."""
+    rows = service.log.read(call_id)
+    if not rows:
+        raise not_found("call")
+    show = may_read_text(user)
+    return {"call_id": call_id, "events": [row_message(r, show_text=show) for r in rows]}
+
+
+@router.get("/{call_id}/findings")
+def findings(call_id: str, _user: CallReader, service: ServiceDep) -> list[dict[str, Any]]:
+    """The call's findings (spans only, never text) (roles: agent, supervisor, qa, admin, auditor)."""
+    _call_or_404(service, call_id)
+    return service.projections.list_findings(call_id)
+
+
+@router.get("/{call_id}/alerts")
+def call_alerts(call_id: str, _user: CallReader, service: ServiceDep) -> list[dict[str, Any]]:
+    """The call's alerts, open and most severe first (roles: agent, supervisor, qa, admin, auditor)."""
+    _call_or_404(service, call_id)
+    return service.projections.list_alerts(call_id=call_id)
+
+
+@router.get("/{call_id}/replay")
+def replay(call_id: str, _user: Reviewer, service: ServiceDep) -> dict[str, Any]:
+    """Re-derive the call's outputs from its inputs and compare (roles: supervisor, qa, admin, auditor)."""
+    _call_or_404(service, call_id)
+    report = service.replay(call_id)
+    return {
+        "call_id": report.call_id,
+        "inputs": report.inputs,
+        "outputs": report.outputs,
+        "differences": list(report.differences),
+        "ok": report.ok,
+    }
+
+
+@router.post("/{call_id}/actions", status_code=202, responses={404: {}, 409: {}, 422: {}})
+async def act(
+    call_id: str, body: ActionRequest, user: Actor, service: ServiceDep, clock: ClockDep
+) -> JSONResponse:
+    """Act on a call as the signed-in user (roles: supervisor, admin; agents may only add a ``note``).
+
+    404 when the call or alert does not exist, 409 when the alert is already resolved."""
+    if body.action != "note":
+        check_roles(user, frozenset({"supervisor", "admin"}))
+    await to_thread.run_sync(_check_target, service, call_id, body)
+    try:
+        event = SupervisorAction(
+            call_id=call_id,
+            action=body.action,
+            actor=user.name[:64],
+            alert_id=body.alert_id,
+            note=body.note,
+            outcome=body.outcome,
+            at=clock.now(),
+        )
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    result = await to_thread.run_sync(ingest_one, service, event)
+    return JSONResponse(result, status_code=202)
+
+
+def _check_target(service: CallService, call_id: str, body: ActionRequest) -> None:
+    _call_or_404(service, call_id)
+    if body.alert_id is None:
+        return
+    alert = service.projections.get_alert(body.alert_id)
+    if alert is None or alert["call_id"] != call_id:
+        raise not_found("alert")
+    if alert["status"] == "resolved" and body.action in ("acknowledge_alert", "resolve_alert"):
+        raise ApiError(409, "alert_resolved", "the alert is already resolved")

@@ -1,0 +1,291 @@
+// One call: the transcript with each finding's evidence highlighted, caller distress per turn, the call's
+// alerts (with actions) and its findings. Built from the timeline, then kept live by the feed.
+
+import { ApiError, canActOnAlerts, canWatchLive, getCall, getTimeline, userName } from './api.js';
+import { AlertActions, isOpen } from './alerts.js';
+import { LiveFeed } from './live.js';
+import { segments } from './highlight.js';
+import { drawDistress } from './spark.js';
+import {
+  announce, el, formatClock, formatDuration, formatPercent, humanize, initSession, parseTime, riskLabel,
+  severityRank, showConnection, showError, syncList,
+} from './ui.js';
+
+const page = document.getElementById('call-page');
+const callId = page.dataset.callId;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  call: null,
+  utterances: new Map(), // seq -> utterance payload
+  findings: [], // {id, finding}
+  findingIds: new Set(),
+  scores: new Map(), // utterance_seq -> utterance.scored payload
+  alerts: new Map(),
+  ended: false,
+};
+let user = null;
+let actions = null;
+let renderQueued = false;
+
+// ---- state -------------------------------------------------------------------------------------------
+
+function applyRow(row, { live = false } = {}) {
+  const p = row.payload || {};
+  switch (row.type) {
+    case 'call.started':
+      state.call = { ...(state.call || {}), queue: p.queue, agent_id: p.agent_id, language: p.language,
+        reason: p.reason, started_at: p.started_at };
+      break;
+    case 'call.transferred':
+      if (state.call && p.to_queue) state.call.queue = p.to_queue;
+      if (state.call && p.to_agent) state.call.agent_id = p.to_agent;
+      break;
+    case 'call.ended':
+      state.ended = true;
+      if (state.call) Object.assign(state.call, { status: 'ended', ended_at: p.at });
+      break;
+    case 'utterance':
+      if (typeof p.seq === 'number') state.utterances.set(p.seq, p);
+      break;
+    case 'utterance.scored':
+      state.scores.set(p.utterance_seq, p);
+      break;
+    case 'finding':
+      if (p.finding && !state.findingIds.has(row.id)) {
+        state.findingIds.add(row.id);
+        state.findings.push({ id: row.id, finding: p.finding });
+      }
+      break;
+    case 'alert.raised': {
+      if (state.alerts.has(p.alert_id)) break;
+      const alert = { alert_id: p.alert_id, call_id: callId, severity: p.severity, kind: p.kind,
+        title: p.title, reason: p.reason, evidence: p.evidence || [], status: 'raised', raised_at: p.at };
+      state.alerts.set(p.alert_id, alert);
+      if (live && severityRank(p.severity) >= 2) {
+        announce($('announcer'), `${p.severity.toUpperCase()} alert raised on this call: ${p.title || ''}`);
+      }
+      break;
+    }
+    case 'alert.escalated': {
+      const alert = state.alerts.get(p.alert_id);
+      if (!alert) break;
+      Object.assign(alert, { severity: p.severity, status: 'escalated' });
+      if (p.reason) alert.reason = p.reason;
+      if (live && severityRank(p.severity) >= 2) {
+        announce($('announcer'), `Alert escalated to ${p.severity.toUpperCase()}: ${alert.title || ''}`);
+      }
+      break;
+    }
+    case 'alert.acknowledged': {
+      const alert = state.alerts.get(p.alert_id);
+      if (alert && alert.status !== 'resolved') Object.assign(alert, { status: 'acknowledged', acknowledged_by: p.by });
+      break;
+    }
+    case 'alert.resolved': {
+      const alert = state.alerts.get(p.alert_id);
+      if (alert) Object.assign(alert, { status: 'resolved', resolved_by: p.by, outcome: p.outcome });
+      break;
+    }
+    default:
+      return;
+  }
+  queueRender();
+}
+
+// ---- transcript and highlighting ------------------------------------------------------------------------
+
+function describeFinding(f) {
+  const parts = [riskLabel(f.type), `level ${f.level}`];
+  if (f.tier) parts.push(`tier ${f.tier}`);
+  parts.push(f.assertion || 'present');
+  if (f.experiencer && f.experiencer !== 'caller') parts.push(`about ${f.experiencer}`);
+  parts.push(`analyzer ${f.analyzer}@${f.analyzer_version}`);
+  return parts.join(' · ');
+}
+
+// What the API shows roles that may not read the transcript (admin, auditor): spans would point into nothing.
+const REDACTED = '[redacted]';
+
+const inContext = (f) => f.assertion && f.assertion !== 'present' && f.assertion !== 'uncertain';
+
+function findingsFor(seq) {
+  return state.findings.filter((r) => r.finding.utterance_seq === seq);
+}
+
+function utteranceSig(u) {
+  const score = state.scores.get(u.seq);
+  return JSON.stringify([u.text, u.speaker, findingsFor(u.seq).map((r) => r.id),
+    score ? [score.distress, score.escalating] : null]);
+}
+
+function renderUtterance(u) {
+  const marks = findingsFor(u.seq);
+  const text = String(u.text ?? '');
+  const redacted = text === REDACTED;
+  const body = el('p', { class: redacted ? 'utt-text redacted' : 'utt-text' });
+  for (const seg of segments(text, redacted ? [] : marks)) {
+    if (!seg.findings.length) {
+      body.append(document.createTextNode(seg.text));
+      continue;
+    }
+    const context = seg.findings.every(inContext);
+    body.append(el('mark', {
+      class: context ? 'evidence evidence-context' : 'evidence',
+      title: seg.findings.map(describeFinding).join('\n'),
+      dataset: { types: seg.findings.map((f) => f.type).join(' ') },
+      text: seg.text,
+    }));
+  }
+
+  const score = state.scores.get(u.seq);
+  const meta = [el('span', { class: `speaker speaker-${u.speaker}`, text: humanize(u.speaker) }),
+    el('span', { class: 'when', text: `#${u.seq} · ${formatDuration((u.start_ms || 0) / 1000)}` })];
+  if (score && typeof score.distress === 'number') {
+    const fill = el('span', { class: 'bar-fill' });
+    fill.style.width = `${Math.round(score.distress * 100)}%`;
+    meta.push(el('span', { class: 'turn-distress' },
+      `distress ${formatPercent(score.distress)}${score.escalating ? ', rising' : ''}`,
+      el('span', { class: 'bar bar-mini', 'aria-hidden': 'true' }, fill)));
+  }
+  const chips = marks.length
+    ? el('ul', { class: 'utt-findings', 'aria-label': 'Findings in this turn' },
+      marks.map(({ finding }) => el('li', {
+        class: `chip${inContext(finding) ? ' chip-context' : ''}`,
+        text: `${riskLabel(finding.type)} · ${finding.level} · ${finding.assertion || 'present'}` +
+          (finding.experiencer && finding.experiencer !== 'caller' ? ` · about ${finding.experiencer}` : ''),
+        title: describeFinding(finding),
+      })))
+    : null;
+  return el('li', { class: `utt utt-${u.speaker}` }, el('div', { class: 'utt-meta' }, meta), body, chips);
+}
+
+// ---- panels ----------------------------------------------------------------------------------------------
+
+function renderFacts() {
+  const c = state.call || {};
+  const started = parseTime(c.started_at);
+  const endedAt = parseTime(c.ended_at);
+  const duration = started === null ? '–' : formatDuration(((endedAt ?? Date.now()) - started) / 1000);
+  const facts = [
+    ['Status', state.ended || c.status === 'ended' ? 'Ended' : 'Active'],
+    ['Queue', c.queue || '–'],
+    ['Agent', c.agent_id || 'unassigned'],
+    ['Language', c.language || '–'],
+    ['Started', started === null ? '–' : formatClock(c.started_at)],
+    ['Duration', duration],
+  ];
+  if (c.reason) facts.push(['Reason', c.reason]);
+  if (c.gaps) facts.push(['Transcript gaps', String(c.gaps)]);
+  $('facts').replaceChildren(...facts.map(([k, v]) =>
+    el('div', {}, el('dt', { text: k }), el('dd', { text: v, dataset: k === 'Duration' ? { live: '1' } : {} }))));
+}
+
+function renderFindings() {
+  const rows = state.findings.map(({ finding: f }) => el('tr', { class: inContext(f) ? 'row-context' : '' },
+    el('td', { text: f.utterance_seq ?? '–' }),
+    el('td', { text: riskLabel(f.type) }),
+    el('td', { text: f.level }),
+    el('td', { text: f.tier || '–' }),
+    el('td', { text: f.assertion || 'present' }),
+    el('td', { text: f.experiencer || 'caller' }),
+    el('td', { class: 'num', text: typeof f.score === 'number' ? f.score.toFixed(2) : '–' }),
+    el('td', { class: 'mono', text: `${f.analyzer}@${f.analyzer_version}` })));
+  $('findings').replaceChildren(...rows);
+  $('findings-empty').hidden = rows.length > 0;
+}
+
+function renderChart() {
+  const points = [...state.scores.values()]
+    .filter((s) => typeof s.distress === 'number')
+    .sort((a, b) => a.utterance_seq - b.utterance_seq)
+    .map((s) => ({ turn: s.utterance_seq, distress: s.distress, smoothed: s.distress_smoothed,
+      escalating: s.escalating }));
+  $('distress-summary').textContent = drawDistress($('distress-chart'), points);
+}
+
+function render() {
+  renderQueued = false;
+  renderFacts();
+  const utterances = [...state.utterances.values()].sort((a, b) => a.seq - b.seq);
+  syncList($('transcript'), utterances, (u) => u.seq, renderUtterance, utteranceSig);
+  $('transcript-empty').hidden = utterances.length > 0;
+
+  const alerts = [...state.alerts.values()].sort((a, b) =>
+    Number(isOpen(b)) - Number(isOpen(a))
+    || severityRank(b.severity) - severityRank(a.severity)
+    || (parseTime(b.raised_at) ?? 0) - (parseTime(a.raised_at) ?? 0));
+  syncList($('call-alerts'), alerts, (a) => a.alert_id, (a) => actions.card(a), (a) => actions.signature(a));
+  $('alerts-empty').hidden = alerts.length > 0;
+
+  renderFindings();
+  renderChart();
+}
+
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(render);
+}
+
+// ---- start -------------------------------------------------------------------------------------------
+
+async function main() {
+  try {
+    user = await initSession();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      showError($('call-error'), `calmline could not be reached: ${err.message || err}`);
+    }
+    return;
+  }
+  actions = new AlertActions({
+    canAct: canActOnAlerts(user),
+    onChange: queueRender,
+    onDone: (alert, kind, body) => {
+      const current = state.alerts.get(alert.alert_id);
+      if (!current) return;
+      if (kind === 'acknowledge' && current.status !== 'resolved') {
+        Object.assign(current, { status: 'acknowledged', acknowledged_by: userName(user) });
+      }
+      if (kind === 'resolve') Object.assign(current, { status: 'resolved', resolved_by: userName(user), outcome: body.outcome });
+    },
+  });
+
+  let lastId = null;
+  try {
+    const [call, timeline] = await Promise.all([getCall(callId), getTimeline(callId)]);
+    state.call = call;
+    state.ended = call && call.status === 'ended';
+    for (const row of timeline) {
+      applyRow(row);
+      if (typeof row.id === 'number' && (lastId === null || row.id > lastId)) lastId = row.id;
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      showError($('call-error'), 'There is no call with this id, or you may not see it.');
+    } else if (!(err instanceof ApiError && err.status === 401)) {
+      showError($('call-error'), `Could not load the call: ${err.message || err}`);
+    }
+    return;
+  }
+  queueRender();
+
+  if (!canWatchLive(user)) {
+    showConnection('closed');
+    return;
+  }
+  const feed = new LiveFeed({
+    after: lastId ?? 0,
+    onRow: (row) => {
+      if ((row.stream || (row.payload && row.payload.call_id)) === callId) applyRow(row, { live: true });
+    },
+    onState: showConnection,
+  });
+  feed.start();
+  setInterval(() => {
+    if (!state.ended) renderFacts();
+  }, 1000);
+}
+
+main();
