@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -26,7 +25,6 @@ from tests.api.helpers import PASSWORD, ROLES
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
-
 
 
 class DieWordAnalyzer:

@@ -22,7 +22,9 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ready"}
 
 
-def test_readyz_is_503_when_store_unreachable(client: TestClient, service: CallService, tmp_path: Path) -> None:
+def test_readyz_is_503_when_store_unreachable(
+    client: TestClient, service: CallService, tmp_path: Path
+) -> None:
     service.db = make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -9,7 +9,9 @@ from calmline.service import CallService
 from tests.api.helpers import PASSWORD, bearer, started
 
 
-def test_login_returns_token_and_sets_strict_httponly_cookie(client: TestClient, users: dict[str, str]) -> None:
+def test_login_returns_token_and_sets_strict_httponly_cookie(
+    client: TestClient, users: dict[str, str]
+) -> None:
     response = client.post("/api/auth/login", json={"username": "supervisor", "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
@@ -109,7 +111,9 @@ def test_api_key_ingests_and_cannot_read(client: TestClient, ingest_key: str) ->
     assert me["roles"] == ["ingest"]
 
 
-def test_revoked_or_tampered_key_is_refused(client: TestClient, service: CallService, ingest_key: str) -> None:
+def test_revoked_or_tampered_key_is_refused(
+    client: TestClient, service: CallService, ingest_key: str
+) -> None:
     key_id = ingest_key.split("_")[1]
     tampered = ingest_key[:-2] + ("AA" if not ingest_key.endswith("AA") else "BB")
     assert client.post("/api/events", json=started(), headers=bearer(tampered)).status_code == 401
@@ -147,7 +151,9 @@ def test_library_refuses_bad_input(service: CallService) -> None:
     assert "password_hash" not in listed[0]
 
 
-def test_passwords_are_argon2_and_tokens_stored_hashed(client: TestClient, service: CallService, users: dict[str, str]) -> None:
+def test_passwords_are_argon2_and_tokens_stored_hashed(
+    client: TestClient, service: CallService, users: dict[str, str]
+) -> None:
     from sqlalchemy import select
 
     from calmline.store.schema import sessions

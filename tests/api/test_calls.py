@@ -30,7 +30,12 @@ def test_list_and_get_calls(client: TestClient, tokens: dict[str, str], call_wit
     assert [c["call_id"] for c in ended_only] == ["c2"]
     assert len(client.get("/api/calls?limit=1", headers=bearer(tokens["qa"])).json()) == 1
     one = client.get("/api/calls/c1", headers=bearer(tokens["auditor"])).json()
-    assert (one["queue"], one["utterances"], one["open_alerts"], one["max_severity"]) == ("triage", 3, 1, "warning")
+    assert (one["queue"], one["utterances"], one["open_alerts"], one["max_severity"]) == (
+        "triage",
+        3,
+        1,
+        "warning",
+    )
     assert one["risk_types"] == ["suicide_risk"]
 
 
@@ -41,7 +46,10 @@ def test_unknown_call_is_404_json(client: TestClient, tokens: dict[str, str], pa
     assert response.json() == {"error": "not_found", "detail": "call not found", "fields": []}
 
 
-@pytest.mark.parametrize(("role", "visible"), [("supervisor", True), ("agent", True), ("qa", True), ("admin", False), ("auditor", False)])
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [("supervisor", True), ("agent", True), ("qa", True), ("admin", False), ("auditor", False)],
+)
 def test_timeline_redacts_text_for_admin_and_auditor(
     client: TestClient, tokens: dict[str, str], call_with_alert: str, role: str, visible: bool
 ) -> None:
@@ -80,7 +88,9 @@ def test_findings_and_alerts(client: TestClient, tokens: dict[str, str], call_wi
     assert client.get("/api/alerts/zzz", headers=headers).status_code == 404
 
 
-def test_replay_reports_no_differences(client: TestClient, tokens: dict[str, str], call_with_alert: str) -> None:
+def test_replay_reports_no_differences(
+    client: TestClient, tokens: dict[str, str], call_with_alert: str
+) -> None:
     body = client.get("/api/calls/c1/replay", headers=bearer(tokens["auditor"])).json()
     assert body == {"call_id": "c1", "inputs": 4, "outputs": 2, "differences": [], "ok": True}
     assert client.get("/api/calls/c1/replay", headers=bearer(tokens["agent"])).status_code == 403
@@ -90,7 +100,9 @@ def test_acknowledge_then_resolve_alert(
     client: TestClient, tokens: dict[str, str], call_with_alert: str, service: CallService
 ) -> None:
     sup = bearer(tokens["supervisor"])
-    ack = client.post("/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=sup)
+    ack = client.post(
+        "/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=sup
+    )
     assert ack.status_code == 202
     assert [o["type"] for o in ack.json()["outputs"]] == ["alert.acknowledged"]
     assert ack.json()["outputs"][0]["by"] == "supervisor"
@@ -108,12 +120,18 @@ def test_acknowledge_then_resolve_alert(
     assert client.get("/api/alerts?status=open", headers=sup).json() == []
     assert client.get("/api/calls/c1", headers=sup).json()["open_alerts"] == 0
 
-    again = client.post("/api/calls/c1/actions", json={"action": "resolve_alert", "alert_id": "c1-A1"}, headers=sup)
+    again = client.post(
+        "/api/calls/c1/actions", json={"action": "resolve_alert", "alert_id": "c1-A1"}, headers=sup
+    )
     assert again.status_code == 409
     assert again.json()["error"] == "alert_resolved"
 
     action = service.log.read("c1", kind="input")[-1].payload
-    assert (action["type"], action["actor"], action["at"]) == ("supervisor.action", "supervisor", "2026-01-01T09:00:00Z")
+    assert (action["type"], action["actor"], action["at"]) == (
+        "supervisor.action",
+        "supervisor",
+        "2026-01-01T09:00:00Z",
+    )
     assert service.replay("c1").ok
 
 
@@ -121,9 +139,13 @@ def test_action_targets_must_exist(client: TestClient, tokens: dict[str, str], c
     sup = bearer(tokens["supervisor"])
     no_call = client.post("/api/calls/zz/actions", json={"action": "listen"}, headers=sup)
     assert (no_call.status_code, no_call.json()["detail"]) == (404, "call not found")
-    no_alert = client.post("/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A9"}, headers=sup)
+    no_alert = client.post(
+        "/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A9"}, headers=sup
+    )
     assert (no_alert.status_code, no_alert.json()["detail"]) == (404, "alert not found")
-    other_call = client.post("/api/calls/c2/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=sup)
+    other_call = client.post(
+        "/api/calls/c2/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=sup
+    )
     assert other_call.status_code == 404
     needs_alert = client.post("/api/calls/c1/actions", json={"action": "acknowledge_alert"}, headers=sup)
     assert needs_alert.status_code == 422
@@ -133,17 +155,25 @@ def test_action_targets_must_exist(client: TestClient, tokens: dict[str, str], c
 
 def test_agent_may_only_add_notes(client: TestClient, tokens: dict[str, str], call_with_alert: str) -> None:
     agent = bearer(tokens["agent"])
-    note = client.post("/api/calls/c1/actions", json={"action": "note", "note": "caller calmer"}, headers=agent)
+    note = client.post(
+        "/api/calls/c1/actions", json={"action": "note", "note": "caller calmer"}, headers=agent
+    )
     assert note.status_code == 202
-    ack = client.post("/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=agent)
+    ack = client.post(
+        "/api/calls/c1/actions", json={"action": "acknowledge_alert", "alert_id": "c1-A1"}, headers=agent
+    )
     assert ack.status_code == 403
-    qa = client.post("/api/calls/c1/actions", json={"action": "note", "note": "x"}, headers=bearer(tokens["qa"]))
+    qa = client.post(
+        "/api/calls/c1/actions", json={"action": "note", "note": "x"}, headers=bearer(tokens["qa"])
+    )
     assert qa.status_code == 403
 
 
 def test_admin_can_act(client: TestClient, service: CallService, call_with_alert: str) -> None:
     auth.create_user(service.db, "boss", "long enough password", ["admin"])
-    token = client.post("/api/auth/login", json={"username": "boss", "password": "long enough password"}).json()["token"]
+    token = client.post(
+        "/api/auth/login", json={"username": "boss", "password": "long enough password"}
+    ).json()["token"]
     client.cookies.clear()
     response = client.post("/api/calls/c1/actions", json={"action": "listen"}, headers=bearer(token))
     assert response.status_code == 202

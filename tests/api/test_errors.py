@@ -41,7 +41,9 @@ def test_invalid_utf8_is_400_invalid_encoding(client: TestClient, key: dict[str,
 
 def test_invalid_utf8_on_a_model_route_is_400_invalid_encoding(client: TestClient) -> None:
     response = client.post(
-        "/api/auth/login", content=b'{"username": "\xff", "password": "x"}', headers={"content-type": "application/json"}
+        "/api/auth/login",
+        content=b'{"username": "\xff", "password": "x"}',
+        headers={"content-type": "application/json"},
     )
     assert (response.status_code, _error(response)["error"]) == (400, "invalid_encoding")
     broken = client.post("/api/auth/login", content=b"{", headers={"content-type": "application/json"})
@@ -55,7 +57,9 @@ def test_body_over_limit_is_413_from_content_length(client: TestClient, key: dic
     assert _error(response)["error"] == "payload_too_large"
 
 
-def test_streamed_body_over_limit_is_413_without_content_length(client: TestClient, key: dict[str, str]) -> None:
+def test_streamed_body_over_limit_is_413_without_content_length(
+    client: TestClient, key: dict[str, str]
+) -> None:
     sent = 0
 
     def chunks() -> Iterator[bytes]:
@@ -133,7 +137,10 @@ def test_good_bad_good_leaves_only_the_good_ones(
     ]
     for event in bad:
         assert client.post("/api/events", json=event, headers=key).status_code == 422
-    assert client.post("/api/events", content=b'{"type": "utterance", "call_id": "c9"', headers=key).status_code == 400
+    assert (
+        client.post("/api/events", content=b'{"type": "utterance", "call_id": "c9"', headers=key).status_code
+        == 400
+    )
     assert client.post("/api/events", json=utterance("c9", 2, "thank you"), headers=key).status_code == 202
 
     inputs = service.log.read("c9", kind="input")
@@ -161,3 +168,28 @@ def test_query_parameter_errors_are_422_json(client: TestClient, tokens: dict[st
     status = client.get("/api/alerts?status=bogus", headers=bearer(tokens["supervisor"]))
     assert status.status_code == 422
     assert "bogus" not in status.text
+
+
+def test_streamed_body_over_limit_on_a_model_route_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"username": "'
+        for _ in range(8):
+            yield b"a" * (256 * 1024)
+        yield b'", "password": "x"}'
+
+    response = client.post("/api/auth/login", content=chunks(), headers={"content-type": "application/json"})
+    assert (response.status_code, _error(response)["error"]) == (413, "payload_too_large")
+
+
+def test_ingest_logs_carry_no_transcript_text(client: TestClient, key: dict[str, str]) -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        client.post("/api/events", json=started("c5"), headers=key)
+        client.post("/api/events", json=utterance("c5", 1, PHI), headers=key)
+        client.post("/api/events", json={**utterance("c5", 2, PHI), "speaker": PHI}, headers=key)
+        bad = {**utterance("c5", 2, PHI), "x": PHI}
+        client.post("/api/events/batch", json={"events": [bad]}, headers=key)
+    assert any(entry["event"] == "event.ingested" for entry in logs)
+    assert any(entry["event"] == "event.rejected" for entry in logs)
+    assert "Jane" not in str(logs)

@@ -61,7 +61,11 @@ def test_gap_timeout_is_declared_by_tick(
     client.post("/api/events", json=utterance("c1", 3, "third"), headers=key)
     clock.advance(6)
     service.tick()  # what the app's background ticker does every second
-    assert [r.type for r in service.log.read("c1", kind="input")] == ["call.started", "sequence.gap", "utterance"]
+    assert [r.type for r in service.log.read("c1", kind="input")] == [
+        "call.started",
+        "sequence.gap",
+        "utterance",
+    ]
 
 
 def test_agent_status_event_has_no_call(client: TestClient, key: dict[str, str]) -> None:

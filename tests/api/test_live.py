@@ -14,7 +14,9 @@ from tests.api.helpers import bearer, started, utterance
 
 
 def _row(i: int) -> StoredEvent:
-    return StoredEvent(i, "c1", i, "input", "tick", None, None, {"type": "tick"}, datetime(2026, 1, 1, tzinfo=UTC))
+    return StoredEvent(
+        i, "c1", i, "input", "tick", None, None, {"type": "tick"}, datetime(2026, 1, 1, tzinfo=UTC)
+    )
 
 
 def _send(client: TestClient, key: str, *events: dict[str, Any]) -> None:
@@ -27,7 +29,10 @@ def test_catch_up_then_live_delivery(client: TestClient, tokens: dict[str, str],
     with client.websocket_connect("/ws/live?after=0", headers=bearer(tokens["supervisor"])) as ws:
         first, second = ws.receive_json(), ws.receive_json()
         assert set(first) == {"id", "stream", "pos", "kind", "type", "seq", "payload"}
-        assert [(m["id"], m["type"], m["seq"]) for m in (first, second)] == [(1, "call.started", 0), (2, "utterance", 1)]
+        assert [(m["id"], m["type"], m["seq"]) for m in (first, second)] == [
+            (1, "call.started", 0),
+            (2, "utterance", 1),
+        ]
         _send(client, ingest_key, utterance("c1", 2, "I want to die"))
         live = [ws.receive_json() for _ in range(3)]
         assert [(m["id"], m["kind"], m["type"]) for m in live] == [
@@ -48,7 +53,9 @@ def test_after_skips_rows_already_seen(client: TestClient, tokens: dict[str, str
         assert ws.receive_json()["id"] == 4
 
 
-def test_live_feed_redacts_text_for_admin(client: TestClient, tokens: dict[str, str], ingest_key: str) -> None:
+def test_live_feed_redacts_text_for_admin(
+    client: TestClient, tokens: dict[str, str], ingest_key: str
+) -> None:
     _send(client, ingest_key, started("c1"), utterance("c1", 1, "my secret"))
     with client.websocket_connect("/ws/live", headers=bearer(tokens["admin"])) as ws:
         ws.receive_json()
@@ -57,7 +64,9 @@ def test_live_feed_redacts_text_for_admin(client: TestClient, tokens: dict[str, 
         assert ws.receive_json()["payload"]["text"] == "[redacted]"
 
 
-def test_live_feed_accepts_cookie_and_query_token(client: TestClient, tokens: dict[str, str], ingest_key: str) -> None:
+def test_live_feed_accepts_cookie_and_query_token(
+    client: TestClient, tokens: dict[str, str], ingest_key: str
+) -> None:
     _send(client, ingest_key, started("c1"))
     with client.websocket_connect(f"/ws/live?token={tokens['agent']}") as ws:
         assert ws.receive_json()["id"] == 1
@@ -67,11 +76,17 @@ def test_live_feed_accepts_cookie_and_query_token(client: TestClient, tokens: di
 
 
 @pytest.mark.parametrize(
-    ("role", "query", "status"), [(None, "", 401), ("auditor", "", 403), ("qa", "?after=-1", 422), ("qa", "?after=x", 422)]
+    ("role", "query", "status"),
+    [(None, "", 401), ("auditor", "", 403), ("qa", "?after=-1", 422), ("qa", "?after=x", 422)],
 )
-def test_live_feed_refusals(client: TestClient, tokens: dict[str, str], role: str | None, query: str, status: int) -> None:
+def test_live_feed_refusals(
+    client: TestClient, tokens: dict[str, str], role: str | None, query: str, status: int
+) -> None:
     headers = bearer(tokens[role]) if role else {}
-    with pytest.raises(WebSocketDenialResponse) as refused, client.websocket_connect(f"/ws/live{query}", headers=headers):
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        client.websocket_connect(f"/ws/live{query}", headers=headers),
+    ):
         pass
     assert refused.value.status_code == status
 
@@ -95,10 +110,8 @@ def test_feed_closes_slow_client_with_1013() -> None:
         log = FakeLog()
 
     class FakeSocket:
-        sent: list[Any] = []
-
         async def send_json(self, data: Any) -> None:
-            self.sent.append(data)
+            raise AssertionError("nothing to send")
 
     async def scenario() -> int | None:
         subscriber = Subscriber(1)
@@ -122,3 +135,11 @@ def test_hub_publish_from_another_thread_never_blocks() -> None:
         return [r.id for r in rows if r is not None]
 
     assert asyncio.run(scenario()) == [1, 2]
+
+
+def test_live_position_is_the_newest_id(client: TestClient, tokens: dict[str, str], ingest_key: str) -> None:
+    headers = bearer(tokens["supervisor"])
+    assert client.get("/api/live/position", headers=headers).json() == {"last_id": 0}
+    _send(client, ingest_key, started("c1"), utterance("c1", 1, "I could die"))
+    assert client.get("/api/live/position", headers=headers).json() == {"last_id": 4}
+    assert client.get("/api/live/position", headers=bearer(tokens["auditor"])).status_code == 403

@@ -166,6 +166,8 @@ class LexiconAnalyzer:
     #: Version of the detector's code; the reported version adds the lexicon file's version.
     code_version: ClassVar[str] = "1"
     speakers: frozenset[Speaker] = frozenset({"caller", "other"})
+    #: One finding per level (abuse: child and sexual are both reported) or per type (requests).
+    group_by_level: ClassVar[bool] = True
 
     def __init__(self, language: str = "en") -> None:
         self.language = language
@@ -227,11 +229,16 @@ class LexiconAnalyzer:
         return out
 
     def build(self, ctx: AnalysisContext, hits: list[Hit]) -> Sequence[Finding]:
-        """Turn hits into findings. The default: one finding per (level, category, assertion, experiencer)."""
+        """Turn hits into findings.
+
+        The default: one finding per (type, category, assertion, experiencer), and per level too when
+        ``group_by_level``; the strongest hit of a group names its level.
+        """
         groups: dict[tuple[str, str | None, str, str, str], list[Hit]] = {}
         for hit in hits:
             if hit.rule.role == "signal":
-                key = (hit.rule.type or self.finding_type, hit.rule.category, hit.rule.level,
+                level = hit.rule.level if self.group_by_level else ""
+                key = (hit.rule.type or self.finding_type, hit.rule.category, level,
                        hit.assertion, hit.experiencer)
                 groups.setdefault(key, []).append(hit)
         return [self.finding(group, type_=key[0]) for key, group in groups.items()]

@@ -35,7 +35,7 @@ EXPANSIONS: dict[str, tuple[str, ...]] = {
     "alright": ("ok",),
 }
 #: Single-token fillers that carry no meaning in a transcript.
-FILLERS: frozenset[str] = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mm", "ah"})
+FILLERS: frozenset[str] = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "hmm", "mm", "ah"})  # not "er": the ER
 #: Two-token fillers.
 FILLER_PAIRS: frozenset[tuple[str, str]] = frozenset({("you", "know"), ("i", "mean"), ("sort", "of")})
 #: ``like`` is a filler unless it follows one of these (then it is a verb or a comparison).

@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
-from calmline.api.routes import alerts, auth, calls, events, health
+from calmline.api.routes import alerts, auth, calls, events, health, live
 from calmline.api.ws import LiveHub
 from calmline.api.ws import router as ws_router
 from calmline.clock import Clock
@@ -25,7 +25,7 @@ from calmline.settings import Settings
 log = structlog.get_logger("calmline.api")
 
 #: Every router of the API, in the order they are mounted.
-ROUTERS = (health.router, auth.router, events.router, calls.router, alerts.router, ws_router)
+ROUTERS = (health.router, auth.router, events.router, calls.router, alerts.router, live.router, ws_router)
 
 
 def create_app(
@@ -94,8 +94,18 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    _mount_pages(app)
     _document_input_events(app)
     return app
+
+
+def _mount_pages(app: FastAPI) -> None:
+    """The supervisor pages (HTML shells and their static assets; ``calmline.web``)."""
+    from calmline.web.routes import mount_static
+    from calmline.web.routes import router as pages
+
+    app.include_router(pages)
+    mount_static(app)
 
 
 async def _tick_forever(service: CallService, interval: float) -> None:

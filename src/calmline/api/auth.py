@@ -231,7 +231,9 @@ def _session_principal(db: Engine, token: str, now: datetime) -> Principal | Non
 # -- API keys ------------------------------------------------------------------------------------------
 
 
-def create_api_key(db: Engine, name: str, roles: Iterable[str] = ("ingest",), *, now: datetime | None = None) -> str:
+def create_api_key(
+    db: Engine, name: str, roles: Iterable[str] = ("ingest",), *, now: datetime | None = None
+) -> str:
     """Create an API key and return its plaintext (``cl_<key_id>_<secret>``), which is never shown again.
 
     Raises:

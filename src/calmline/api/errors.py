@@ -175,9 +175,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
         return JSONResponse(error_body("invalid_json", "malformed JSON"), status_code=400)
     fields = clean_errors(errors)
     names = ", ".join(f["loc"] for f in fields[:5])
-    return JSONResponse(
-        error_body("validation_error", f"invalid field(s): {names}", fields), status_code=422
-    )
+    return JSONResponse(error_body("validation_error", f"invalid field(s): {names}", fields), status_code=422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

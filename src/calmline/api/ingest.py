@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from calmline.api.errors import ApiError, clean_errors, validation_error
+from calmline.api.errors import ApiError, validation_error
 from calmline.events import InputEvent, parse_input
 from calmline.service import CallService, IngestResult
 
@@ -30,7 +30,9 @@ def validate_event(data: Any) -> InputEvent:
         ApiError: 422 naming the offending fields (never quoting their values).
     """
     if not isinstance(data, dict):
-        raise ApiError(422, "validation_error", "an event must be a JSON object", [{"loc": "", "msg": "not an object"}])
+        raise ApiError(
+            422, "validation_error", "an event must be a JSON object", [{"loc": "", "msg": "not an object"}]
+        )
     if data.get("type") in SERVER_ONLY_TYPES:
         raise ApiError(
             422,
@@ -75,7 +77,7 @@ def ingest_one(service: CallService, event: InputEvent) -> dict[str, Any]:
 def ingest_items(service: CallService, items: list[Any]) -> list[dict[str, Any]]:
     """Validate and ingest each item independently, in order.
 
-    A rejected item gets ``{"index", "status": "rejected", "error", "detail", "errors"}`` and the others go on.
+    A rejected item gets ``{"index", "status": "rejected", "error", "detail", "errors"}``; the others go on.
     """
     results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -84,7 +86,13 @@ def ingest_items(service: CallService, items: list[Any]) -> list[dict[str, Any]]
         except ApiError as exc:
             log.info("event.rejected", index=index, error=exc.code, fields=[f["loc"] for f in exc.fields])
             results.append(
-                {"index": index, "status": "rejected", "error": exc.code, "detail": exc.detail, "errors": exc.fields}
+                {
+                    "index": index,
+                    "status": "rejected",
+                    "error": exc.code,
+                    "detail": exc.detail,
+                    "errors": exc.fields,
+                }
             )
             continue
         results.append({"index": index, **ingest_one(service, event)})
@@ -92,14 +100,16 @@ def ingest_items(service: CallService, items: list[Any]) -> list[dict[str, Any]]
 
 
 def batch_items(data: Any, *, key: str | None = "events") -> list[Any]:
-    """The list of event payloads in a batch document (``{"events": [...]}``, or a bare list when key is None).
+    """The event payloads of a batch document: ``{"events": [...]}``, or a bare list when key is None.
 
     Raises:
         ApiError: 422 when the document has the wrong shape or more than ``MAX_BATCH`` items.
     """
     if key is not None:
         if not isinstance(data, dict):
-            raise ApiError(422, "validation_error", "expected {\"events\": [...]}", [{"loc": "", "msg": "not an object"}])
+            raise ApiError(
+                422, "validation_error", 'expected {"events": [...]}', [{"loc": "", "msg": "not an object"}]
+            )
         extra = sorted(str(k) for k in data if k != key)
         if extra:
             raise ApiError(
@@ -109,10 +119,14 @@ def batch_items(data: Any, *, key: str | None = "events") -> list[Any]:
                 [{"loc": k[:200], "msg": "unknown field (not allowed)"} for k in extra],
             )
         if key not in data:
-            raise ApiError(422, "validation_error", f"field {key!r} is required", [{"loc": key, "msg": "required"}])
+            raise ApiError(
+                422, "validation_error", f"field {key!r} is required", [{"loc": key, "msg": "required"}]
+            )
         data = data[key]
     if not isinstance(data, list):
-        raise ApiError(422, "validation_error", "events must be a list", [{"loc": key or "", "msg": "not a list"}])
+        raise ApiError(
+            422, "validation_error", "events must be a list", [{"loc": key or "", "msg": "not a list"}]
+        )
     if len(data) > MAX_BATCH:
         raise ApiError(
             422,
@@ -121,6 +135,3 @@ def batch_items(data: Any, *, key: str | None = "events") -> list[Any]:
             [{"loc": key or "", "msg": f"at most {MAX_BATCH} items"}],
         )
     return data
-
-
-__all__ = ["MAX_BATCH", "batch_items", "clean_errors", "ingest_items", "ingest_one", "result_body", "validate_event"]

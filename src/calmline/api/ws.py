@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -197,12 +197,12 @@ async def _feed(
             return CLOSE_TOO_SLOW
     caught_up = page[-1].id if page else last
     while True:
-        row = await subscriber.queue.get()
-        if row is None:
+        item = await subscriber.queue.get()
+        if item is None:
             return CLOSE_TOO_SLOW
-        if row.id <= caught_up:  # already sent by the catch-up
+        if item.id <= caught_up:  # already sent by the catch-up
             continue
-        await websocket.send_json(row_message(row, show_text=show_text))
+        await websocket.send_json(row_message(item, show_text=show_text))
 
 
 # -- streaming ingest ----------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ async def ingest(websocket: WebSocket) -> None:
         return
 
 
-async def _ingest_message(service: CallService, message: dict[str, Any], limit: int) -> dict[str, Any]:
+async def _ingest_message(service: CallService, message: Mapping[str, Any], limit: int) -> dict[str, Any]:
     raw: str | bytes | None = message.get("text")
     if raw is None:
         raw = message.get("bytes") or b""

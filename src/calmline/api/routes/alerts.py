@@ -19,7 +19,8 @@ def list_alerts(
 ) -> list[dict[str, Any]]:
     """Alerts across calls, open and most severe first (roles: supervisor, qa, admin, auditor).
 
-    ``open`` means raised, escalated or acknowledged."""
+    ``open`` means raised, escalated or acknowledged.
+    """
     return service.projections.list_alerts(status=status, limit=limit)
 
 

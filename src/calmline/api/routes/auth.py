@@ -53,7 +53,10 @@ def login(
         path="/",
     )
     return LoginResponse(
-        token=session.token, username=session.username, roles=list(session.roles), expires_at=session.expires_at
+        token=session.token,
+        username=session.username,
+        roles=list(session.roles),
+        expires_at=session.expires_at,
     )
 
 

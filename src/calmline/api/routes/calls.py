@@ -55,7 +55,8 @@ def get_call(call_id: str, _user: CallReader, service: ServiceDep) -> dict[str, 
 def timeline(call_id: str, user: CallReader, service: ServiceDep) -> dict[str, Any]:
     """Every log row of the call in order, inputs and outputs (roles: agent, supervisor, qa, admin, auditor).
 
-    Utterance text is ``[redacted]`` unless the caller holds supervisor, agent or qa."""
+    Utterance text is ``[redacted]`` unless the caller holds supervisor, agent or qa.
+    """
     rows = service.log.read(call_id)
     if not rows:
         raise not_found("call")
@@ -97,7 +98,8 @@ async def act(
 ) -> JSONResponse:
     """Act on a call as the signed-in user (roles: supervisor, admin; agents may only add a ``note``).
 
-    404 when the call or alert does not exist, 409 when the alert is already resolved."""
+    404 when the call or alert does not exist, 409 when the alert is already resolved.
+    """
     if body.action != "note":
         check_roles(user, frozenset({"supervisor", "admin"}))
     await to_thread.run_sync(_check_target, service, call_id, body)

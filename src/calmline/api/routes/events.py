@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from calmline.api.deps import IngestClient, ServiceDep
-from calmline.api.errors import decode_json
-from calmline.api.ingest import MAX_BATCH, batch_items, ingest_items, ingest_one, validate_event
+from calmline.api.errors import ApiError, decode_json
+from calmline.api.ingest import MAX_BATCH, batch_items, ingest_items, ingest_one, log, validate_event
 
 router = APIRouter(prefix="/api/events", tags=["ingest"])
 
@@ -28,7 +28,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 )
 async def ingest_event(request: Request, _client: IngestClient, service: ServiceDep) -> JSONResponse:
     """Send one input event (roles: ingest, admin). 202 accepted or held; 200 for a duplicate."""
-    event = validate_event(decode_json(await request.body()))
+    try:
+        event = validate_event(decode_json(await request.body()))
+    except ApiError as exc:
+        log.info("event.rejected", error=exc.code, fields=[f["loc"] for f in exc.fields])
+        raise
     body = await to_thread.run_sync(ingest_one, service, event)
     return JSONResponse(body, status_code=200 if body["status"] == "duplicate" else 202)
 
@@ -53,8 +57,10 @@ async def ingest_event(request: Request, _client: IngestClient, service: Service
     },
 )
 async def ingest_batch(request: Request, _client: IngestClient, service: ServiceDep) -> dict[str, Any]:
-    """Send up to 1000 events (roles: ingest, admin). Each is validated and ingested on its own, in order:
-    a bad one is reported as ``rejected`` with its errors and does not stop the others."""
+    """Send up to 1000 events (roles: ingest, admin), each validated and ingested on its own, in order.
+
+    A bad one is reported as ``rejected`` with its errors and does not stop the others.
+    """
     items = batch_items(decode_json(await request.body()))
     results = await to_thread.run_sync(ingest_items, service, items)
     return {"results": results}

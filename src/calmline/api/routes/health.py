@@ -28,5 +28,7 @@ async def readyz(service: ServiceDep) -> JSONResponse:
     try:
         await to_thread.run_sync(ping)
     except Exception as exc:
-        return JSONResponse(error_body("not_ready", f"store unreachable ({type(exc).__name__})"), status_code=503)
+        return JSONResponse(
+            error_body("not_ready", f"store unreachable ({type(exc).__name__})"), status_code=503
+        )
     return JSONResponse({"status": "ready"})

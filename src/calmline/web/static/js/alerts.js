@@ -72,6 +72,9 @@ export class AlertActions {
   }
 
   async run(alert, kind, body) {
+    // Buttons stay focusable while a request is pending (aria-disabled), so the keyboard focus is never lost;
+    // a second press does nothing.
+    if (this.pending.has(alert.alert_id)) return;
     this.pending.set(alert.alert_id, kind);
     this.errors.delete(alert.alert_id);
     this.onChange();
@@ -148,7 +151,7 @@ export class AlertActions {
         type: 'button',
         class: 'btn btn-primary',
         dataset: { focus: 'ack' },
-        disabled: Boolean(pending),
+        'aria-disabled': pending ? 'true' : null,
         text: pending === 'acknowledge' ? 'Acknowledging…' : 'Acknowledge',
         onClick: () => this.acknowledge(alert),
       });
@@ -156,10 +159,10 @@ export class AlertActions {
       type: 'button',
       class: 'btn',
       dataset: { focus: 'resolve' },
-      disabled: Boolean(pending),
-      'aria-expanded': 'false',
+      'aria-disabled': pending ? 'true' : null,
       text: 'Resolve…',
       onClick: () => {
+        if (this.pending.has(alert.alert_id)) return;
         this.resolving.set(alert.alert_id, { outcome: OUTCOMES[0][0], note: '' });
         this.onChange();
         // The form replaced the buttons; put the keyboard in it.
@@ -191,10 +194,11 @@ export class AlertActions {
       el('div', { class: 'field' }, el('label', { for: `note-${sid}`, text: 'Note (optional)' }), note),
       el('div', { class: 'alert-actions' },
         el('button', { type: 'submit', class: 'btn btn-primary', dataset: { focus: 'confirm' },
-          disabled: Boolean(pending), text: pending === 'resolve' ? 'Resolving…' : 'Resolve alert' }),
+          'aria-disabled': pending ? 'true' : null, text: pending === 'resolve' ? 'Resolving…' : 'Resolve alert' }),
         el('button', { type: 'button', class: 'btn btn-quiet', dataset: { focus: 'cancel' },
-          disabled: Boolean(pending), text: 'Cancel',
+          'aria-disabled': pending ? 'true' : null, text: 'Cancel',
           onClick: () => {
+            if (pending) return;
             this.resolving.delete(alert.alert_id);
             this.onChange();
             focusLater(alert.alert_id, 'resolve');

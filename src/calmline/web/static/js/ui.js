@@ -173,6 +173,6 @@ export function syncList(container, items, keyOf, render, sigOf) {
     const owner = Array.from(container.children).find((c) => c.dataset.key === focusKey);
     const target = owner && owner.querySelector(`[data-focus="${CSS.escape(focusName)}"]`);
     if (target && !target.disabled) target.focus();
-    else if (owner) owner.querySelector('a, button:not([disabled])')?.focus();
+    else if (owner) (owner.querySelector('button:not([disabled])') || owner.querySelector('a'))?.focus();
   }
 }

@@ -13,7 +13,8 @@ import {
 } from './ui.js';
 
 const RESYNC_MS = 60000;
-// Rows older than this (a replayed backlog) update the wall but are not announced.
+// When the feed has to start from the beginning of the log (no resume point), rows older than this are
+// history: they update the wall but are not announced.
 const ANNOUNCE_WINDOW_MS = 120000;
 
 const calls = new Map();
@@ -25,6 +26,8 @@ let actions = null;
 let pendingRows = null; // rows that arrived while a snapshot was loading
 let renderQueued = false;
 let syncing = null;
+let replayingHistory = false;
+let firstSnapshot = true;
 
 const $ = (id) => document.getElementById(id);
 
@@ -99,7 +102,7 @@ function maybeAnnounce(alert, verb, quiet) {
 function applyRow(row, { quiet = false } = {}) {
   const p = row.payload || {};
   const callId = row.stream || p.call_id;
-  const silent = quiet || !isRecent(p);
+  const silent = quiet || (replayingHistory && !isRecent(p));
   switch (row.type) {
     case 'call.started': {
       if (ended.has(callId)) break;
@@ -200,6 +203,14 @@ async function loadSnapshot() {
     applySnapshot(callRows, alertRows);
     for (const row of pendingRows) applyRow(row, { quiet: true });
     showError($('wall-error'), '');
+    if (firstSnapshot) {
+      firstSnapshot = false;
+      const open = alertRows.filter(isOpen);
+      const urgent = open.filter((a) => severityRank(a.severity) >= 2).length;
+      const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      announce($('polite'), `${plural(callRows.length, 'active call')}, ${plural(open.length, 'open alert')}` +
+        (urgent ? `, ${urgent} high or critical.` : '.'));
+    }
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) {
       showError($('wall-error'), 'The live wall is for supervisors, QA, administrators and auditors.');
@@ -362,6 +373,7 @@ async function main() {
       if (err instanceof ApiError && err.status === 401) return;
       // Could not find a resume point: the feed replays the whole log, which is slow but complete.
     }
+    replayingHistory = after === 0;
     feed = new LiveFeed({ after, onRow, onState: showConnection, onAuthLost: () => resync() });
     // Start the feed first: resync() buffers every row that arrives while the snapshot loads.
     feed.start();

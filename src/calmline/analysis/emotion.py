@@ -1,0 +1,178 @@
+"""Emotion and distress of caller utterances (lexicon-based; a learned model may be fused in later).
+
+For every caller utterance the analyzer returns one ``emotion`` finding for each of :data:`EMOTIONS` (``level``
+is the emotion, ``score`` 0..1, 0.5 or more means present, evidence where cue words matched) and exactly one
+``distress`` finding (``level`` "distress"). Emotions are polarity; distress is intensity, built from
+negative emotions, intensifiers ("so", "really"), exclamation, repeated words ("please please"), crying words,
+and a floor set by risk findings already in ``ctx.prior`` (hence this analyzer runs last).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from calmline.analysis.base import AnalysisContext
+from calmline.analysis.context import ContextEngine, default_engine
+from calmline.analysis.rules import load_rules
+from calmline.analysis.text import FILLERS, compile_pattern, normalize
+from calmline.events import Finding, Speaker
+
+EmotionName = Literal["anger", "frustration", "fear", "sadness", "confusion", "relief"]
+#: The emotions reported for every caller utterance, in contract order.
+EMOTIONS: tuple[str, ...] = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")
+#: How much of a cue counts under each assertion.
+_CUE_WEIGHT = {"present": 1.0, "uncertain": 0.8, "historical": 0.5, "hypothetical": 0.0, "negated": 0.0}
+_WORD = re.compile(r"[^\W_]+")
+
+
+class Cue(BaseModel):
+    """Words that signal an emotion, with a weight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    weight: float = Field(gt=0.0, lt=1.0)
+    patterns: tuple[str, ...] = Field(min_length=1)
+
+
+class EmotionLexicon(BaseModel):
+    """The emotion rule file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    language: str = "en"
+    emotions: dict[EmotionName, tuple[Cue, ...]]
+    intensifiers: tuple[str, ...]
+    crying: tuple[str, ...]
+    distress_weights: dict[EmotionName, float]
+    risk_floor: dict[str, float]
+
+    @model_validator(mode="after")
+    def _compiles(self) -> EmotionLexicon:
+        patterns = [p for cues in self.emotions.values() for c in cues for p in c.patterns]
+        for pattern in (*patterns, *self.intensifiers, *self.crying):
+            try:
+                compile_pattern(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
+        return self
+
+
+class EmotionAnalyzer:
+    """Lexicon emotions and distress for caller utterances."""
+
+    name = "emotion"
+    code_version = "1"
+    speakers: frozenset[Speaker] = frozenset({"caller"})
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+        self._lexicon: EmotionLexicon | None = None
+        self._context: ContextEngine | None = None
+        self._cues: list[tuple[str, Cue, list[re.Pattern[str]]]] = []
+        self._intensifier: re.Pattern[str] | None = None
+        self._crying: re.Pattern[str] | None = None
+
+    @property
+    def version(self) -> str:
+        """``<code version>+<lexicon version>``."""
+        self.setup()
+        assert self._lexicon is not None
+        return f"{self.code_version}+{self._lexicon.version}"
+
+    def setup(self) -> None:
+        """Load and compile the lexicon once."""
+        if self._lexicon is not None:
+            return
+        lex = load_rules("emotion.yaml", EmotionLexicon, self.language)
+        self._cues = [
+            (emotion, cue, [compile_pattern(p) for p in cue.patterns])
+            for emotion, cues in lex.emotions.items()
+            for cue in cues
+        ]
+        self._intensifier = compile_pattern("|".join(f"(?:{p})" for p in lex.intensifiers))
+        self._crying = compile_pattern("|".join(f"(?:{p})" for p in lex.crying))
+        self._context = default_engine(self.language)
+        self._lexicon = lex
+
+    def analyze(self, ctx: AnalysisContext) -> Sequence[Finding]:
+        """Seven emotion findings and one distress finding."""
+        self.setup()
+        assert self._lexicon is not None and self._context is not None
+        assert self._intensifier is not None and self._crying is not None
+        doc = normalize(ctx.text)
+        triggers = self._context.triggers(doc)
+        intens = [doc.token_range(*m.span()) for m in self._intensifier.finditer(doc.norm)]
+        found: dict[str, list[float]] = {e: [] for e in EMOTIONS}
+        spans: dict[str, set[tuple[int, int]]] = {e: set() for e in EMOTIONS}
+        for emotion, cue, regexes in self._cues:
+            for regex in regexes:
+                for m in regex.finditer(doc.norm):
+                    first, stop = doc.token_range(*m.span())
+                    result = self._context.assess_tokens(doc, first, stop, triggers)
+                    weight = cue.weight * _CUE_WEIGHT[result.assertion]
+                    if weight <= 0:
+                        continue
+                    if any(0 < first - e <= 1 or (s <= first < e) for s, e in intens):
+                        weight = min(0.95, weight * 1.3)  # "so scared", "really angry"
+                    found[emotion].append(weight)
+                    spans[emotion].add(doc.char_span(first, stop))
+        scores = {e: _noisy_or(found[e]) for e in EMOTIONS if e != "neutral"}
+        scores["neutral"] = round(max(0.0, 1.0 - max(scores.values(), default=0.0)), 4)
+        out = [self._finding("emotion", e, scores[e], spans[e]) for e in EMOTIONS]
+        distress, distress_spans = self._distress(ctx, scores, len(intens))
+        out.append(self._finding("distress", "distress", distress, distress_spans))
+        return out
+
+    def _distress(self, ctx: AnalysisContext, scores: dict[str, float], intensifiers: int) -> tuple[float, set[tuple[int, int]]]:
+        assert self._lexicon is not None and self._crying is not None
+        lex = self._lexicon
+        doc = normalize(ctx.text)
+        negative = _noisy_or([scores[e] * w for e, w in lex.distress_weights.items()])
+        crying = [doc.char_span(*doc.token_range(*m.span())) for m in self._crying.finditer(doc.norm)]
+        words = [w.lower() for w in _WORD.findall(ctx.text) if w.lower() not in FILLERS]
+        repeats = sum(1 for a, b in zip(words, words[1:], strict=False) if a == b and len(a) > 1)
+        arousal = _noisy_or([
+            min(0.24, 0.08 * intensifiers),
+            min(0.21, 0.07 * ctx.text.count("!")),
+            min(0.2, 0.1 * repeats),
+            0.45 if crying else 0.0,
+        ])
+        raw = 1.0 - (1.0 - negative) * (1.0 - arousal)
+        raw *= 1.0 - 0.5 * scores["relief"]
+        return max(raw, self._risk_floor(ctx)), set(crying)
+
+    def _risk_floor(self, ctx: AnalysisContext) -> float:
+        assert self._lexicon is not None
+        floors = self._lexicon.risk_floor
+        best = 0.0
+        for f in ctx.prior:
+            if not f.is_present:
+                continue
+            for key in (f"{f.type}:{f.tier}", f"{f.type}:{f.level}", f.type):
+                if key in floors:
+                    best = max(best, floors[key])
+                    break
+        return best
+
+    def _finding(self, type_: str, level: str, score: float, spans: set[tuple[int, int]]) -> Finding:
+        return Finding(
+            type=type_,
+            level=level,
+            score=round(min(1.0, max(0.0, score)), 4),
+            evidence=tuple(sorted(spans)),
+            analyzer=self.name,
+            analyzer_version=self.version,
+            rule_id=f"{type_}-lexicon",
+        )
+
+
+def _noisy_or(weights: Sequence[float]) -> float:
+    """Combine independent evidence: 1 - Π(1 - w)."""
+    return round(1.0 - math.prod(1.0 - min(0.999, max(0.0, w)) for w in weights), 4)

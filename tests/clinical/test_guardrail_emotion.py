@@ -1,0 +1,105 @@
+import pytest
+
+from calmline.analysis import AnalysisContext
+from calmline.analysis.emotion import EMOTIONS, EmotionAnalyzer
+from calmline.events import Finding
+from tests.clinical.helpers import check, of_type, run
+
+GUARDRAIL = [
+    ("don't worry, you'll be fine", "false_reassurance", "present"),
+    ("calm down sir, it's nothing", "false_reassurance", "present"),
+    ("take two more", "medical_advice", "present"),
+    ("you don't need to go to the ER", "medical_advice", "present"),
+    ("it's probably just a panic attack", "medical_advice", "present"),
+    ("he committed suicide last year", "unsafe_messaging", "historical"),
+    ("I can't tell you it's nothing", "false_reassurance", "negated"),
+    ("I'm not going to tell you to calm down", "false_reassurance", "negated"),
+    ("what if I told you it's nothing", "false_reassurance", "hypothetical"),
+    ("the nurse said it's probably nothing but I want you to be seen", "false_reassurance", "uncertain"),
+    ("let me get your details so we can book you in", None, ""),
+]
+
+
+@pytest.mark.parametrize(("text", "level", "assertion"), GUARDRAIL)
+def test_guardrail_table(text: str, level: str | None, assertion: str) -> None:
+    found = of_type(text, "guardrail", speaker="agent")
+    if level is None:
+        assert found == []
+        return
+    match = [f for f in found if f.level == level]
+    assert match and match[0].assertion == assertion, [(f.level, f.assertion) for f in found]
+
+
+def test_guardrail_reads_agent_turns_only() -> None:
+    assert of_type("don't worry, you'll be fine", "guardrail", speaker="caller") == []
+
+
+def test_third_person_guardrail_still_fires() -> None:
+    check(of_type("your husband will be fine", "guardrail", speaker="agent"), "false_reassurance",
+          "present", "other")
+
+
+def _emotions(text: str, prior: tuple[Finding, ...] = ()) -> tuple[dict[str, float], float]:
+    found = EmotionAnalyzer().analyze(AnalysisContext(text=text, prior=prior))
+    emotions = {f.level: f.score for f in found if f.type == "emotion"}
+    (distress,) = [f.score for f in found if f.type == "distress"]
+    return emotions, distress
+
+
+EMOTION = [
+    ("this is ridiculous, I'm so angry", "anger"),
+    ("I've been on hold for an hour, I'm fed up", "frustration"),
+    ("I'm really scared", "fear"),
+    ("I feel so hopeless and I can't stop crying", "sadness"),
+    ("I don't understand what you mean", "confusion"),
+    ("oh thank god, that's a relief", "relief"),
+    ("I'd like to book an appointment", "neutral"),
+]
+
+
+@pytest.mark.parametrize(("text", "emotion"), EMOTION)
+def test_emotion_table(text: str, emotion: str) -> None:
+    emotions, _ = _emotions(text)
+    assert list(emotions) == list(EMOTIONS)
+    assert emotions[emotion] >= 0.5
+    assert all(score < 0.5 for name, score in emotions.items() if name not in (emotion, "neutral")) or emotion == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("text", "emotion"),
+    [
+        ("I'm not angry", "anger"),  # negated
+        ("what if I get scared", "fear"),  # hypothetical
+        ("my husband is scared", "fear"),  # third person: still the call's emotional tone (>= 0.5)
+        ("I used to be so depressed", "sadness"),  # historical counts half
+    ],
+)
+def test_emotion_context_rows(text: str, emotion: str) -> None:
+    emotions, _ = _emotions(text)
+    if text.startswith(("I'm not", "what if")):
+        assert emotions[emotion] < 0.5
+    elif text.startswith("I used"):
+        assert 0 < emotions[emotion] < 0.5
+    else:
+        assert emotions[emotion] >= 0.5
+
+
+def test_distress_rises_with_intensity_and_crying() -> None:
+    _, calm = _emotions("I'd like to book an appointment")
+    _, scared = _emotions("I'm scared")
+    _, worse = _emotions("I'm so so scared!! please please help me, I can't stop crying")
+    assert calm < 0.2 < scared < worse
+    assert worse >= 0.8
+
+
+def test_distress_floor_from_prior_risk_findings() -> None:
+    risk = run("I have a bottle of pills in front of me and I'm going to take them all tonight")
+    (distress,) = [f.score for f in risk if f.type == "distress"]
+    assert distress >= 0.95
+
+
+def test_exactly_one_distress_finding_per_caller_utterance() -> None:
+    found = run("I'm fine thanks")
+    assert [f.type for f in found].count("distress") == 1
+    assert [f.type for f in found].count("emotion") == 7
+    assert [f for f in run("hello", speaker="agent") if f.type in ("emotion", "distress")] == []

@@ -1,0 +1,228 @@
+"""The hand-written evaluation set eval/sets/call_utterances.jsonl: format, label vocabulary, coverage."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SET_PATH = ROOT / "eval" / "sets" / "call_utterances.jsonl"
+
+TYPES = (
+    "suicide_risk",
+    "self_harm",
+    "medical_emergency",
+    "violence_threat",
+    "abuse_disclosure",
+    "phi_request_third_party",
+    "medical_advice_request",
+    "legal_advice_request",
+)
+LEVELS: dict[str, set[str]] = {
+    "suicide_risk": {"wish_to_be_dead", "suicidal_thoughts", "method", "intent", "plan", "behavior"},
+    "self_harm": {"urge", "behavior"},
+    "medical_emergency": {"emergency", "urgent", "routine"},
+    "violence_threat": {"toward_others", "toward_agent", "homicidal_ideation"},
+    "abuse_disclosure": {"domestic", "child", "elder", "sexual"},
+    "phi_request_third_party": {"request"},
+    "medical_advice_request": {"request"},
+    "legal_advice_request": {"request"},
+}
+#: Tiers a C-SSRS level may carry (README "Suicide risk: level and tier").
+SUICIDE_TIERS: dict[str, set[str]] = {
+    "wish_to_be_dead": {"low"},
+    "suicidal_thoughts": {"moderate"},
+    "method": {"moderate"},
+    "intent": {"high", "imminent"},
+    "plan": {"high", "imminent"},
+    "behavior": {"moderate", "high", "imminent"},
+}
+RED_FLAG_CATEGORIES = {
+    "chest_pain",
+    "breathing",
+    "stroke",
+    "unresponsive",
+    "bleeding",
+    "anaphylaxis",
+    "overdose",
+    "seizure",
+    "head_injury",
+    "choking",
+    "burns",
+    "infant_fever",
+    "pregnancy",
+    "abdominal",
+    "sepsis",
+    "hypoglycaemia",
+    "dehydration",
+    "vision_loss",
+    "thunderclap_headache",
+}
+ROUTINE_ONLY_CATEGORIES = {"minor_illness", "musculoskeletal", "skin", "medication", "other"}
+CATEGORIES = RED_FLAG_CATEGORIES | ROUTINE_ONLY_CATEGORIES
+ASSERTIONS = {"present", "negated", "historical", "hypothetical"}
+EXPERIENCERS = {"caller", "other"}
+EMOTIONS = {"anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral"}
+KINDS = {
+    "positive",
+    "paraphrase",
+    "hard_negative",
+    "negated",
+    "historical",
+    "hypothetical",
+    "third_person",
+    "conditional",
+}
+GROUPS = {"suicide", "self_harm", "medical", "violence", "abuse", "request", "neutral"}
+ROW_KEYS = {"id", "text", "speaker", "history", "labels", "emotions", "group", "kind", "note"}
+REQUIRED_ROW_KEYS = ROW_KEYS - {"history"}
+
+
+def _load() -> list[dict[str, Any]]:
+    rows = []
+    with SET_PATH.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            assert line.strip(), f"blank line {n}"
+            rows.append(json.loads(line))
+    return rows
+
+
+ROWS = _load()
+
+
+def _row_ids(rows: list[dict[str, Any]]) -> list[str]:
+    return [r.get("id", "?") for r in rows]
+
+
+def test_set_is_large_enough() -> None:
+    assert len(ROWS) >= 400
+
+
+def test_ids_are_unique_and_well_formed() -> None:
+    ids = [r["id"] for r in ROWS]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"cu-\d{4}", i) for i in ids)
+
+
+def test_texts_are_unique() -> None:
+    dup = [t for t, n in Counter(r["text"].strip().lower() for r in ROWS).items() if n > 1]
+    assert not dup
+
+
+@pytest.mark.parametrize("row", ROWS, ids=_row_ids(ROWS))
+def test_row_shape(row: dict[str, Any]) -> None:
+    assert REQUIRED_ROW_KEYS <= set(row) <= ROW_KEYS
+    assert isinstance(row["text"], str) and row["text"].strip()
+    assert row["speaker"] == "caller"
+    if "history" in row:
+        assert isinstance(row["history"], list) and row["history"]
+        assert all(isinstance(h, str) and h.strip() for h in row["history"])
+    assert row["group"] in GROUPS
+    assert row["kind"] in KINDS
+    assert isinstance(row["note"], str) and row["note"].strip()
+    emotions = row["emotions"]
+    assert emotions and set(emotions) <= EMOTIONS and len(set(emotions)) == len(emotions)
+    assert "neutral" not in emotions or emotions == ["neutral"], "neutral is only used alone"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=_row_ids(ROWS))
+def test_labels_use_the_vocabulary(row: dict[str, Any]) -> None:
+    assert isinstance(row["labels"], list)
+    for lab in row["labels"]:
+        t = lab["type"]
+        assert t in TYPES
+        allowed = {"type", "level", "assertion", "experiencer"}
+        if t == "suicide_risk":
+            allowed.add("tier")
+        if t == "medical_emergency":
+            allowed.add("category")
+        assert set(lab) == allowed, f"{row['id']}: keys {sorted(lab)}"
+        assert lab["level"] in LEVELS[t]
+        assert lab["assertion"] in ASSERTIONS
+        assert lab["experiencer"] in EXPERIENCERS
+        if t == "suicide_risk":
+            assert lab["tier"] in SUICIDE_TIERS[lab["level"]], f"{row['id']}: {lab}"
+            if lab["level"] == "behavior" and lab["tier"] == "moderate":
+                assert lab["assertion"] == "historical", "lifetime (past) behaviour only is moderate"
+        if t == "medical_emergency":
+            assert lab["category"] in CATEGORIES
+            if lab["category"] in ROUTINE_ONLY_CATEGORIES:
+                assert lab["level"] != "emergency", f"{row['id']}: emergency needs a red-flag category"
+        if t == "phi_request_third_party":
+            assert lab["experiencer"] == "other", "the information sought is always another person's"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=_row_ids(ROWS))
+def test_kind_agrees_with_labels(row: dict[str, Any]) -> None:
+    labels = row["labels"]
+    kind = row["kind"]
+    assertions = {lab["assertion"] for lab in labels}
+    if kind == "hard_negative":
+        assert labels == []
+    elif kind in ("negated", "historical", "hypothetical"):
+        assert kind in assertions
+    elif kind == "third_person":
+        assert any(lab["experiencer"] == "other" for lab in labels)
+    elif kind == "conditional":
+        assert labels and assertions == {"present"}
+    else:  # positive, paraphrase
+        assert "present" in assertions
+
+
+def _has(type_: str, kind: str) -> bool:
+    for row in ROWS:
+        if row["kind"] != kind:
+            continue
+        for lab in row["labels"]:
+            if lab["type"] != type_:
+                continue
+            if kind == "third_person" and lab["experiencer"] == "other":
+                return True
+            if kind in ("negated", "historical", "hypothetical") and lab["assertion"] == kind:
+                return True
+            if kind in ("positive", "paraphrase", "conditional") and lab["assertion"] == "present":
+                return True
+    return False
+
+
+@pytest.mark.parametrize("type_", TYPES)
+@pytest.mark.parametrize("kind", ["positive", "negated", "historical", "hypothetical", "third_person"])
+def test_every_detector_type_is_covered(type_: str, kind: str) -> None:
+    assert _has(type_, kind), f"no {kind} row for {type_}"
+
+
+def test_hard_negatives_and_routine_symptoms_are_plentiful() -> None:
+    kinds = Counter(r["kind"] for r in ROWS)
+    assert kinds["hard_negative"] >= 60
+    routine = sum(
+        1
+        for r in ROWS
+        if any(
+            lab["type"] == "medical_emergency" and lab["level"] == "routine" and lab["assertion"] == "present"
+            for lab in r["labels"]
+        )
+    )
+    assert routine >= 50
+    # Idioms that must never fire a detector.
+    texts = {re.sub(r"[^a-z' ]", "", r["text"].lower()): r for r in ROWS}
+    for idiom in (
+        "this wait is killing me",
+        "i nearly had a heart attack when i saw the bill",
+        "i could kill for a coffee right now",
+    ):
+        assert texts[idiom]["labels"] == []
+
+
+def test_every_emotion_is_used() -> None:
+    used = {e for r in ROWS for e in r["emotions"]}
+    assert used == EMOTIONS
+
+
+def test_speech_to_text_style_rows_are_about_a_third() -> None:
+    lower = sum(1 for r in ROWS if not any(c.isupper() for c in r["text"]))
+    assert lower / len(ROWS) >= 0.25
