@@ -58,7 +58,7 @@ def serve(
     settings = _settings()
     configure_logging(settings.log_level)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="warning")
+                log_level="warning", ws_max_size=settings.max_body_bytes)
 
 
 @app.command()
@@ -161,7 +161,7 @@ def users_add(
     from calmline.api.auth import create_user
 
     _check_roles(role)
-    create_user(_db(), username, password, role, display_name=name)
+    _auth_call(create_user, _db(), username, password, role, display_name=name)
     err.print(f"user {username} created with roles {', '.join(role)}")
 
 
@@ -185,7 +185,7 @@ def users_key(
     from calmline.api.auth import create_api_key
 
     _check_roles(role)
-    typer.echo(create_api_key(_db(), name, role))
+    typer.echo(_auth_call(create_api_key, _db(), name, role))
 
 
 @users_app.command("revoke-key")
@@ -193,8 +193,18 @@ def users_revoke_key(key_id: str) -> None:
     """Revoke an API key by its id (the part after ``cl_``)."""
     from calmline.api.auth import revoke_api_key
 
-    revoke_api_key(_db(), key_id)
+    _auth_call(revoke_api_key, _db(), key_id)
     err.print(f"key {key_id} revoked")
+
+
+def _auth_call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    from calmline.api.auth import AuthError
+
+    try:
+        return fn(*args, **kwargs)
+    except AuthError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def _check_roles(roles: list[str]) -> None:
