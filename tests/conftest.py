@@ -14,7 +14,9 @@ from calmline.analysis.base import AnalysisContext, AnalyzerRegistry
 from calmline.events import Finding, Speaker
 from calmline.store.db import make_engine, migrate
 
-POSTGRES_URL = os.environ.get("CALMLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "CALMLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -25,9 +27,15 @@ class KeywordAnalyzer:
     version = "1"
     speakers: frozenset[Speaker] = frozenset({"caller"})
     PHRASES: Sequence[tuple[str, dict[str, object]]] = (
-        ("take all my pills tonight", {"type": "suicide_risk", "level": "plan", "tier": "imminent", "score": 0.95}),
+        (
+            "take all my pills tonight",
+            {"type": "suicide_risk", "level": "plan", "tier": "imminent", "score": 0.95},
+        ),
         ("want to die", {"type": "suicide_risk", "level": "wish_to_be_dead", "tier": "low", "score": 0.7}),
-        ("chest pain", {"type": "medical_emergency", "level": "emergency", "category": "chest_pain", "score": 0.9}),
+        (
+            "chest pain",
+            {"type": "medical_emergency", "level": "emergency", "category": "chest_pain", "score": 0.9},
+        ),
         ("not feeling", {"type": "emotion", "level": "sadness", "score": 0.6}),
         ("upset", {"type": "distress", "level": "distress", "score": 0.8}),
     )
@@ -41,10 +49,14 @@ class KeywordAnalyzer:
         for phrase, fields in self.PHRASES:
             start = lowered.find(phrase)
             if start >= 0:
-                out.append(Finding(
-                    evidence=((start, start + len(phrase)),), analyzer=self.name, analyzer_version=self.version,
-                    **fields,  # type: ignore[arg-type]
-                ))
+                out.append(
+                    Finding(
+                        evidence=((start, start + len(phrase)),),
+                        analyzer=self.name,
+                        analyzer_version=self.version,
+                        **fields,  # type: ignore[arg-type]
+                    )
+                )
         return out
 
 

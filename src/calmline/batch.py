@@ -1,10 +1,10 @@
 """The batch ``analyze`` contract: JSONL utterances in, one JSON result line out per input line, same order.
 
 Input lines are ``{"id", "text"}`` with optional ``"call_id"``, ``"speaker"`` (caller | agent | other, default
-caller) and ``"seq"``. Lines sharing a ``call_id`` are analysed in input order as one call: each sees the earlier
-turns of its call as history. Memory stays constant whatever the input size: input is streamed, each call keeps
-at most :data:`HISTORY_WINDOW` turns, and at most :data:`MAX_OPEN_CALLS` calls are remembered (least recently
-used first out). The schema is documented in ``docs/BATCH_CONTRACT.md``.
+caller) and ``"seq"``. Lines sharing a ``call_id`` are analysed in input order as one call: each sees the
+earlier turns of its call as history. Memory stays constant whatever the input size: input is streamed, each
+call keeps at most :data:`HISTORY_WINDOW` turns, and at most :data:`MAX_OPEN_CALLS` calls are remembered
+(least recently used first out). The schema is documented in ``docs/BATCH_CONTRACT.md``.
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def parse_line(raw: str, line_no: int) -> BatchLine:
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
         raise BatchInputError(line_no, "field 'seq' must be an integer")
     return BatchLine(
-        id=line_id, text=data["text"], call_id=None if call_id is None else str(call_id), speaker=speaker, seq=seq
+        id=line_id,
+        text=data["text"],
+        call_id=None if call_id is None else str(call_id),
+        speaker=speaker,
+        seq=seq,
     )
 
 
@@ -232,7 +236,7 @@ def _open(target: PathOrIO, mode: str, stack: ExitStack) -> IO[str]:
     if isinstance(target, str | os.PathLike):
         if str(target) == "-":
             return sys.stdin if mode == "r" else sys.stdout
-        return stack.enter_context(open(target, mode, encoding="utf-8"))  # noqa: SIM115
+        return stack.enter_context(open(target, mode, encoding="utf-8"))
     return target
 
 
@@ -240,10 +244,15 @@ def _with_progress(results: Iterator[dict[str, object]], stack: ExitStack) -> It
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    bar = stack.enter_context(Progress(
-        SpinnerColumn(), TextColumn("analysed {task.completed} lines"), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ))
+    bar = stack.enter_context(
+        Progress(
+            SpinnerColumn(),
+            TextColumn("analysed {task.completed} lines"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
     task = bar.add_task("analyze", total=None)
     for result in results:
         bar.advance(task)

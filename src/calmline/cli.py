@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,10 +14,21 @@ from rich.table import Table
 
 from calmline.settings import Settings
 
-app = typer.Typer(help="calmline: real-time help for medical call centers with distressed callers.",
-                  no_args_is_help=True, add_completion=False)
-users_app = typer.Typer(help="Manage people (logins with roles) and API keys for integrations.",
-                        no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from calmline.service import CallService
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="calmline: real-time help for medical call centers with distressed callers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(
+    help="Manage people (logins with roles) and API keys for integrations.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
@@ -26,7 +38,7 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def _service(settings: Settings | None = None) -> CallService:
     from calmline.runtime import build_service, configure_logging
 
     settings = settings or _settings()
@@ -34,7 +46,7 @@ def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     return build_service(settings)
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db() -> Engine:
     from calmline.store.db import make_engine, migrate
 
     settings = _settings()
@@ -57,14 +69,20 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="warning", ws_max_size=settings.max_body_bytes)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+        ws_max_size=settings.max_body_bytes,
+    )
 
 
 @app.command()
 def demo(
-    headless: Annotated[bool, typer.Option(help="Play the scenarios without a server and print a JSON summary.")]
-    = False,
+    headless: Annotated[
+        bool, typer.Option(help="Play the scenarios without a server and print a JSON summary.")
+    ] = False,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     speed: Annotated[float, typer.Option(help="Playback speed factor for the live demo.")] = 4.0,
 ) -> None:
@@ -81,20 +99,23 @@ def analyze(
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip and count malformed lines.")] = False,
 ) -> None:
     """Analyse a JSONL file with the batch contract (see docs/BATCH_CONTRACT.md)."""
-    from calmline.batch import BatchError, run_batch
+    from calmline.batch import BatchInputError, run_batch
     from calmline.runtime import default_registry
 
     if not input_path.is_file():
         err.print(f"[red]error:[/red] no such input file: {input_path}")
         raise typer.Exit(2)
     try:
-        report = run_batch(input_path, out, skip_bad=skip_bad, registry=default_registry(),
-                           progress=sys.stderr.isatty())
-    except BatchError as exc:
+        report = run_batch(
+            input_path, out, skip_bad=skip_bad, registry=default_registry(), progress=sys.stderr.isatty()
+        )
+    except BatchInputError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
-    err.print(f"{report.lines} lines in {report.seconds:.2f}s ({report.lines_per_second:.0f} lines/s)"
-              + (f", {report.bad} malformed lines skipped" if report.bad else ""))
+    err.print(
+        f"{report.lines} lines in {report.seconds:.2f}s ({report.lines_per_second:.0f} lines/s)"
+        + (f", {report.bad} malformed lines skipped" if report.bad else "")
+    )
 
 
 @app.command()
@@ -109,8 +130,16 @@ def replay(
         raise typer.Exit(2)
     reports = [service.replay(c) for c in calls]
     for r in reports:
-        typer.echo(json.dumps({"call_id": r.call_id, "inputs": r.inputs, "outputs": r.outputs,
-                               "differences": list(r.differences)}))
+        typer.echo(
+            json.dumps(
+                {
+                    "call_id": r.call_id,
+                    "inputs": r.inputs,
+                    "outputs": r.outputs,
+                    "differences": list(r.differences),
+                }
+            )
+        )
     total = sum(len(r.differences) for r in reports)
     err.print(f"{len(reports)} call(s) replayed, {total} difference(s)")
     raise typer.Exit(1 if total else 0)
@@ -127,9 +156,12 @@ def rebuild() -> None:
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Argument(help="A scenario id (see docs/SCENARIOS.md) or a YAML file.")],
-    url: Annotated[str | None, typer.Option(help="Send to a running server instead of the local store.")] = None,
-    api_key: Annotated[str | None, typer.Option(help="Ingest API key for --url.", envvar="CALMLINE_API_KEY")]
-    = None,
+    url: Annotated[
+        str | None, typer.Option(help="Send to a running server instead of the local store.")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="Ingest API key for --url.", envvar="CALMLINE_API_KEY")
+    ] = None,
     speed: Annotated[float, typer.Option(help="Playback speed factor (0 = as fast as possible).")] = 0.0,
 ) -> None:
     """Play one scripted call into the store (or a server) and print what it raised."""
@@ -140,8 +172,9 @@ def simulate(
 
 
 @app.command()
-def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files.")] = Path("docs/schema"))\
-        -> None:
+def schema(
+    out: Annotated[Path, typer.Option(help="Folder for the JSON Schema files.")] = Path("docs/schema"),
+) -> None:
     """Export the JSON Schema of every event."""
     from calmline.schema_export import export_schemas
 
@@ -153,8 +186,10 @@ def schema(out: Annotated[Path, typer.Option(help="Folder for the JSON Schema fi
 def users_add(
     username: str,
     role: Annotated[list[str], typer.Option("--role", help=f"One of {', '.join(ROLES[:-1])}; repeatable.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                          envvar="CALMLINE_NEW_PASSWORD")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="CALMLINE_NEW_PASSWORD"),
+    ],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create a person who can log in."""
@@ -197,7 +232,7 @@ def users_revoke_key(key_id: str) -> None:
     err.print(f"key {key_id} revoked")
 
 
-def _auth_call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _auth_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     from calmline.api.auth import AuthError
 
     try:

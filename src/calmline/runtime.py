@@ -29,7 +29,9 @@ def build_engine(registry: AnalyzerRegistry | None = None) -> CallEngine:
     return CallEngine(registry, load_alert_policy())
 
 
-def build_service(settings: Settings, clock: Clock | None = None, engine: CallEngine | None = None) -> CallService:
+def build_service(
+    settings: Settings, clock: Clock | None = None, engine: CallEngine | None = None
+) -> CallService:
     """Open (and migrate) the store named by ``settings`` and wrap it in a ``CallService``."""
     settings.ensure_data_dir()
     db = make_engine(settings.db_url)

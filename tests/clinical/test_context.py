@@ -53,7 +53,7 @@ def test_modifier_spans_point_at_the_trigger() -> None:
     text = "I'm not suicidal"
     result = assess(text, (8, 16))
     (mod,) = result.modifiers
-    assert text[mod.span[0]:mod.span[1]] == "not"
+    assert text[mod.span[0] : mod.span[1]] == "not"
     assert mod.rule_id == "neg-not"
 
 

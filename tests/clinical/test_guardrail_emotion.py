@@ -35,8 +35,12 @@ def test_guardrail_reads_agent_turns_only() -> None:
 
 
 def test_third_person_guardrail_still_fires() -> None:
-    check(of_type("your husband will be fine", "guardrail", speaker="agent"), "false_reassurance",
-          "present", "other")
+    check(
+        of_type("your husband will be fine", "guardrail", speaker="agent"),
+        "false_reassurance",
+        "present",
+        "other",
+    )
 
 
 def _emotions(text: str, prior: tuple[Finding, ...] = ()) -> tuple[dict[str, float], float]:
@@ -62,7 +66,10 @@ def test_emotion_table(text: str, emotion: str) -> None:
     emotions, _ = _emotions(text)
     assert list(emotions) == list(EMOTIONS)
     assert emotions[emotion] >= 0.5
-    assert all(score < 0.5 for name, score in emotions.items() if name not in (emotion, "neutral")) or emotion == "neutral"
+    assert (
+        all(score < 0.5 for name, score in emotions.items() if name not in (emotion, "neutral"))
+        or emotion == "neutral"
+    )
 
 
 @pytest.mark.parametrize(

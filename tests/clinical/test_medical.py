@@ -4,10 +4,22 @@ from tests.clinical.helpers import check, of_type, risks
 
 # (text, category, level or None, assertion, experiencer)
 MEDICAL = [
-    ("crushing pain in my chest and it's going down my left arm", "chest_pain", "emergency", "present", "caller"),
+    (
+        "crushing pain in my chest and it's going down my left arm",
+        "chest_pain",
+        "emergency",
+        "present",
+        "caller",
+    ),
     ("I have chest pain and I'm sweating", "chest_pain", "emergency", "present", "caller"),
     ("my chest feels tight", "chest_pain", "urgent", "present", "caller"),
-    ("my mom's face is drooping on one side and her speech is slurred", "stroke", "emergency", "present", "other"),
+    (
+        "my mom's face is drooping on one side and her speech is slurred",
+        "stroke",
+        "emergency",
+        "present",
+        "other",
+    ),
     ("my husband can't breathe", "breathing", "emergency", "present", "other"),
     ("she's not breathing", "unresponsive", "emergency", "present", "other"),
     ("the bleeding won't stop", "bleeding", "emergency", "present", "caller"),
@@ -46,7 +58,9 @@ MEDICAL = [
 
 
 @pytest.mark.parametrize(("text", "category", "level", "assertion", "experiencer"), MEDICAL)
-def test_medical_table(text: str, category: str | None, level: str | None, assertion: str, experiencer: str) -> None:
+def test_medical_table(
+    text: str, category: str | None, level: str | None, assertion: str, experiencer: str
+) -> None:
     found = of_type(text, "medical_emergency")
     if category is not None:
         found = [f for f in found if f.category == category]
@@ -59,8 +73,11 @@ def test_medical_table(text: str, category: str | None, level: str | None, asser
 
 def test_numb_arm_after_negated_chest_pain_is_present() -> None:
     found = of_type("no chest pain but my arm is numb", "medical_emergency")
-    assert any(f.is_present and "arm is numb" in "no chest pain but my arm is numb"[f.evidence[0][0]:f.evidence[0][1]]
-               for f in found)
+    assert any(
+        f.is_present
+        and "arm is numb" in "no chest pain but my arm is numb"[f.evidence[0][0] : f.evidence[0][1]]
+        for f in found
+    )
 
 
 def test_symptom_in_someone_else_keeps_its_level() -> None:

@@ -6,7 +6,13 @@ from tests.clinical.helpers import check, of_type, run
 # (text, level or None, assertion, experiencer, tier)
 SUICIDE = [
     # present, direct and indirect
-    ("sometimes I wish I could just go to sleep and not wake up", "wish_to_be_dead", "present", "caller", "low"),
+    (
+        "sometimes I wish I could just go to sleep and not wake up",
+        "wish_to_be_dead",
+        "present",
+        "caller",
+        "low",
+    ),
     ("I don't want to wake up", "wish_to_be_dead", "present", "caller", "low"),
     ("I just want it all to stop", "wish_to_be_dead", "present", "caller", "low"),
     ("everyone would be better off without me", "wish_to_be_dead", "present", "caller", "low"),
@@ -16,8 +22,13 @@ SUICIDE = [
     ("I've been giving my things away", "behavior", "present", "caller", "high"),
     ("I've been stockpiling my meds", "method", "present", "caller", "moderate"),
     ("how many tylenol would it take to die", "method", "present", "caller", "moderate"),
-    ("I have a bottle of pills in front of me and I'm going to take them all tonight",
-     "plan", "present", "caller", "imminent"),
+    (
+        "I have a bottle of pills in front of me and I'm going to take them all tonight",
+        "plan",
+        "present",
+        "caller",
+        "imminent",
+    ),
     ("I've taken all my pills", "behavior", "present", "caller", "imminent"),
     ("I want to die and I have a gun right here", "method", "present", "caller", "high"),
     ("if this doesn't work I'll end it", "intent", "present", "caller", "high"),

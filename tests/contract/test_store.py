@@ -18,8 +18,14 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def utt(call_id: str, seq: int, text: str, speaker: str = "caller") -> UtteranceReceived:
-    return UtteranceReceived(call_id=call_id, seq=seq, speaker=speaker, text=text,  # type: ignore[arg-type]
-                             start_ms=seq * 1000, end_ms=seq * 1000 + 800)
+    return UtteranceReceived(
+        call_id=call_id,
+        seq=seq,
+        speaker=speaker,
+        text=text,  # type: ignore[arg-type]
+        start_ms=seq * 1000,
+        end_ms=seq * 1000 + 800,
+    )
 
 
 def test_log_append_assigns_contiguous_positions_and_keeps_order(db: Engine) -> None:
@@ -28,8 +34,10 @@ def test_log_append_assigns_contiguous_positions_and_keeps_order(db: Engine) -> 
     log.append("c1", utt("c1", 1, "hello"), (), T0)
     log.append("c2", CallStarted(call_id="c2", started_at=T0), (), T0)
     rows = log.read("c1")
-    assert [(r.pos, r.seq, r.kind, r.type) for r in rows] == [(1, 0, "input", "call.started"),
-                                                              (2, 1, "input", "utterance")]
+    assert [(r.pos, r.seq, r.kind, r.type) for r in rows] == [
+        (1, 0, "input", "call.started"),
+        (2, 1, "input", "utterance"),
+    ]
     assert log.streams() == ["c1", "c2"]
     assert rows[1].event() == utt("c1", 1, "hello")
 
@@ -61,23 +69,37 @@ def test_inbox_holds_once_and_releases(db: Engine) -> None:
     assert log.held() == []
 
 
-def test_service_projects_alerts_and_rebuild_reproduces_projections(db: Engine, registry: AnalyzerRegistry) -> None:
+def test_service_projects_alerts_and_rebuild_reproduces_projections(
+    db: Engine, registry: AnalyzerRegistry
+) -> None:
     service = CallService(db, CallEngine(registry, load_alert_policy()), FakeClock(T0))
     service.ingest(CallStarted(call_id="c1", queue="nurse", started_at=T0))
     service.ingest(utt("c1", 1, "I want to die"))
     service.ingest(utt("c1", 2, "I will take all my pills tonight"))
     alert = service.projections.list_alerts(call_id="c1")[0]
-    service.ingest(SupervisorAction(call_id="c1", action="acknowledge_alert", actor="sue",
-                                    alert_id=alert["alert_id"], at=T0 + timedelta(seconds=5)))
+    service.ingest(
+        SupervisorAction(
+            call_id="c1",
+            action="acknowledge_alert",
+            actor="sue",
+            alert_id=alert["alert_id"],
+            at=T0 + timedelta(seconds=5),
+        )
+    )
     service.ingest(CallEnded(call_id="c1", seq=3, at=T0 + timedelta(seconds=9)))
 
     call = service.projections.get_call("c1")
     assert call is not None
-    assert (call["status"], call["queue"], call["utterances"], call["max_severity"]) == ("ended", "nurse", 2,
-                                                                                          "critical")
+    assert (call["status"], call["queue"], call["utterances"], call["max_severity"]) == (
+        "ended",
+        "nurse",
+        2,
+        "critical",
+    )
     alerts = service.projections.list_alerts(call_id="c1")
     assert [(a["kind"], a["severity"], a["status"], a["acknowledged_by"]) for a in alerts] == [
-        ("suicide_risk", "critical", "acknowledged", "sue")]
+        ("suicide_risk", "critical", "acknowledged", "sue")
+    ]
     assert [f["level"] for f in service.projections.list_findings("c1")] == ["wish_to_be_dead", "plan"]
 
     before = service.projections.snapshot()

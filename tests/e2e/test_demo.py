@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -12,7 +11,6 @@ import types
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI, Request
 
 from calmline.events import parse_input
@@ -22,8 +20,6 @@ from calmline.sim.demo import next_round, run_demo
 from calmline.sim.scenario import builtin_ids, builtin_scenarios
 from calmline.testing.stubs import keyword_registry
 
-HAVE_ANALYZERS = importlib.util.find_spec("calmline.analysis.defaults") is not None
-HAVE_API = importlib.util.find_spec("calmline.api.app") is not None
 SUMMARY_KEYS = {
     "calls",
     "utterances",
@@ -76,7 +72,6 @@ def test_headless_demo_is_fresh_deterministic_and_fits_the_duration(tmp_path: Pa
     assert first == second  # a fresh store each time: no duplicates, same numbers
 
 
-@pytest.mark.skipif(not HAVE_ANALYZERS, reason="calmline.analysis.defaults has not landed yet")
 def test_headless_demo_with_the_shipped_analyzers(tmp_path: Path, capsys):
     summary = run_demo(Settings(data_dir=tmp_path), headless=True, duration=None, speed=1.0, loop=False)
     assert summary is not None
@@ -90,7 +85,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.skipif(not (HAVE_API and HAVE_ANALYZERS), reason="the API and analyzers have not landed yet")
 def test_live_demo_serves_and_feeds_calls(tmp_path: Path):
     port = free_port()
     code = (

@@ -81,7 +81,9 @@ def test_malformed_line_raises_with_line_number_and_problem_without_text(line: s
 
 
 def test_skip_bad_counts_and_writes_nothing_for_bad_lines() -> None:
-    results, report = _run([_j(id="a", text="hi"), "{oops", _j(id="b"), "", _j(id="c", text="bye")], skip_bad=True)
+    results, report = _run(
+        [_j(id="a", text="hi"), "{oops", _j(id="b"), "", _j(id="c", text="bye")], skip_bad=True
+    )
     assert [r["id"] for r in results] == ["a", "c"]
     assert (report.lines, report.bad) == (2, 2)  # type: ignore[attr-defined]
 

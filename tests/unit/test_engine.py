@@ -31,13 +31,20 @@ def engine() -> CallEngine:
 
 
 def utt(seq: int, text: str, speaker: str = "caller") -> UtteranceReceived:
-    return UtteranceReceived(call_id="c1", seq=seq, speaker=speaker, text=text,  # type: ignore[arg-type]
-                             start_ms=seq * 1000, end_ms=seq * 1000 + 500)
+    return UtteranceReceived(
+        call_id="c1",
+        seq=seq,
+        speaker=speaker,
+        text=text,  # type: ignore[arg-type]
+        start_ms=seq * 1000,
+        end_ms=seq * 1000 + 500,
+    )
 
 
 def test_risk_finding_raises_one_alert_with_its_evidence_and_policy() -> None:
-    state, out = engine().fold("c1", [CallStarted(call_id="c1", started_at=T0), utt(1, "I want to die"),
-                                      utt(2, "I want to die")])
+    state, out = engine().fold(
+        "c1", [CallStarted(call_id="c1", started_at=T0), utt(1, "I want to die"), utt(2, "I want to die")]
+    )
     alerts = [o for o in out if isinstance(o, AlertRaised)]
     assert len(alerts) == 1
     alert = alerts[0]
@@ -72,8 +79,14 @@ def test_acknowledge_and_resolve_follow_the_alert_lifecycle() -> None:
     ack = SupervisorAction(call_id="c1", action="acknowledge_alert", actor="sue", alert_id=alert_id, at=T0)
     state, first = eng.step(state, ack)
     state, second = eng.step(state, ack)
-    resolve = SupervisorAction(call_id="c1", action="resolve_alert", actor="sue", alert_id=alert_id,
-                               outcome="ambulance dispatched", at=T0)
+    resolve = SupervisorAction(
+        call_id="c1",
+        action="resolve_alert",
+        actor="sue",
+        alert_id=alert_id,
+        outcome="ambulance dispatched",
+        at=T0,
+    )
     state, done = eng.step(state, resolve)
     _, after = eng.step(state, resolve)
     assert [o.type for o in first] == ["alert.acknowledged"]
@@ -91,7 +104,9 @@ def test_unknown_alert_action_changes_nothing_but_the_clock() -> None:
 
 # -- any sequence of events folds without error, and replays identically ---------------------------------
 
-_texts = st.sampled_from(["hello", "I want to die", "chest pain", "I'm upset", "take all my pills tonight", ""])
+_texts = st.sampled_from(
+    ["hello", "I want to die", "chest pain", "I'm upset", "take all my pills tonight", ""]
+)
 _times = st.integers(min_value=0, max_value=10_000).map(lambda s: T0 + timedelta(seconds=s))
 
 
@@ -104,17 +119,28 @@ def _events(draw: st.DrawFn) -> CallInput:
         return CallStarted(call_id="c1", seq=seq, started_at=at)
     if kind == "utt":
         start = draw(st.integers(min_value=0, max_value=100_000))
-        return UtteranceReceived(call_id="c1", seq=seq, speaker=draw(st.sampled_from(["caller", "agent", "other"])),
-                                 text=draw(_texts), start_ms=start, end_ms=start + 10,
-                                 is_final=draw(st.booleans()))
+        return UtteranceReceived(
+            call_id="c1",
+            seq=seq,
+            speaker=draw(st.sampled_from(["caller", "agent", "other"])),
+            text=draw(_texts),
+            start_ms=start,
+            end_ms=start + 10,
+            is_final=draw(st.booleans()),
+        )
     if kind == "transfer":
         return CallTransferred(call_id="c1", seq=seq, to_queue="nurse", at=at)
     if kind == "end":
         return CallEnded(call_id="c1", seq=seq, at=at)
     if kind == "action":
         action = draw(st.sampled_from(["acknowledge_alert", "resolve_alert", "note", "listen"]))
-        return SupervisorAction(call_id="c1", action=action, actor="sue",
-                                alert_id=draw(st.sampled_from(["c1-A1", "c1-A2", "x"])), at=at)
+        return SupervisorAction(
+            call_id="c1",
+            action=action,
+            actor="sue",
+            alert_id=draw(st.sampled_from(["c1-A1", "c1-A2", "x"])),
+            at=at,
+        )
     if kind == "tick":
         return Tick(call_id="c1", at=at)
     return SequenceGap(call_id="c1", missing_from=seq, missing_to=seq + 2, at=at)

@@ -15,24 +15,77 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_parse_input_dispatches_on_type() -> None:
-    event = parse_input({"type": "utterance", "call_id": "c-1", "seq": 3, "speaker": "agent", "text": "hi",
-                         "start_ms": 0, "end_ms": 10})
+    event = parse_input(
+        {
+            "type": "utterance",
+            "call_id": "c-1",
+            "seq": 3,
+            "speaker": "agent",
+            "text": "hi",
+            "start_ms": 0,
+            "end_ms": 10,
+        }
+    )
     assert isinstance(event, UtteranceReceived) and event.speaker == "agent"
 
 
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"type": "utterance", "call_id": "c", "seq": 1, "speaker": "caller", "text": "x", "start_ms": 0,
-          "end_ms": 1, "colour": "red"}, "colour"),
-        ({"type": "utterance", "call_id": "c", "seq": -1, "speaker": "caller", "text": "x", "start_ms": 0,
-          "end_ms": 1}, "seq"),
-        ({"type": "utterance", "call_id": "c", "seq": 1, "speaker": "robot", "text": "x", "start_ms": 0,
-          "end_ms": 1}, "speaker"),
+        (
+            {
+                "type": "utterance",
+                "call_id": "c",
+                "seq": 1,
+                "speaker": "caller",
+                "text": "x",
+                "start_ms": 0,
+                "end_ms": 1,
+                "colour": "red",
+            },
+            "colour",
+        ),
+        (
+            {
+                "type": "utterance",
+                "call_id": "c",
+                "seq": -1,
+                "speaker": "caller",
+                "text": "x",
+                "start_ms": 0,
+                "end_ms": 1,
+            },
+            "seq",
+        ),
+        (
+            {
+                "type": "utterance",
+                "call_id": "c",
+                "seq": 1,
+                "speaker": "robot",
+                "text": "x",
+                "start_ms": 0,
+                "end_ms": 1,
+            },
+            "speaker",
+        ),
         ({"type": "call.started", "call_id": "c", "started_at": "2026-01-01T09:00:00"}, "started_at"),
-        ({"type": "call.started", "call_id": "bad id with spaces", "started_at": "2026-01-01T09:00:00Z"}, "call_id"),
-        ({"type": "utterance", "call_id": "c", "seq": 1, "speaker": "caller", "text": "x", "start_ms": 5,
-          "end_ms": 1}, "end_ms"),
+        (
+            {"type": "call.started", "call_id": "bad id with spaces", "started_at": "2026-01-01T09:00:00Z"},
+            "call_id",
+        ),
+        (
+            {
+                "type": "utterance",
+                "call_id": "c",
+                "seq": 1,
+                "speaker": "caller",
+                "text": "x",
+                "start_ms": 5,
+                "end_ms": 1,
+            },
+            "end_ms",
+        ),
     ],
 )
 def test_invalid_events_are_rejected_naming_the_problem(payload: dict[str, object], field: str) -> None:

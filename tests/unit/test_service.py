@@ -17,8 +17,9 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def utt(seq: int, text: str = "hello", call_id: str = "c1") -> UtteranceReceived:
-    return UtteranceReceived(call_id=call_id, seq=seq, speaker="caller", text=text, start_ms=seq * 1000,
-                             end_ms=seq * 1000 + 500)
+    return UtteranceReceived(
+        call_id=call_id, seq=seq, speaker="caller", text=text, start_ms=seq * 1000, end_ms=seq * 1000 + 500
+    )
 
 
 @pytest.fixture
@@ -58,7 +59,9 @@ def test_early_event_is_held_then_stepped_in_order_when_the_gap_fills(service: C
     assert service.replay("c1").ok
 
 
-def test_gap_that_times_out_is_reported_and_held_events_proceed(service: CallService, clock: FakeClock) -> None:
+def test_gap_that_times_out_is_reported_and_held_events_proceed(
+    service: CallService, clock: FakeClock
+) -> None:
     service.ingest(CallStarted(call_id="c1", started_at=T0))
     service.ingest(utt(4, "I will take all my pills tonight"))
     clock.advance(2)
@@ -66,7 +69,11 @@ def test_gap_that_times_out_is_reported_and_held_events_proceed(service: CallSer
     clock.advance(4)
     gaps = service.tick()
     assert [(g.missing_from, g.missing_to) for g in gaps] == [(1, 3)]
-    assert [r.type for r in service.log.read("c1", kind="input")] == ["call.started", "sequence.gap", "utterance"]
+    assert [r.type for r in service.log.read("c1", kind="input")] == [
+        "call.started",
+        "sequence.gap",
+        "utterance",
+    ]
     assert service.projections.get_call("c1")["gaps"] == 1  # type: ignore[index]
     assert service.projections.list_alerts(call_id="c1")[0]["severity"] == "critical"
     # a late arrival from inside the gap is still accepted, once
@@ -75,7 +82,9 @@ def test_gap_that_times_out_is_reported_and_held_events_proceed(service: CallSer
     assert service.replay("c1").ok
 
 
-def test_state_is_rebuilt_from_the_log_after_a_restart(service: CallService, registry: AnalyzerRegistry) -> None:
+def test_state_is_rebuilt_from_the_log_after_a_restart(
+    service: CallService, registry: AnalyzerRegistry
+) -> None:
     service.ingest(CallStarted(call_id="c1", started_at=T0))
     service.ingest(utt(1, "I want to die"))
     restarted = CallService(service.db, CallEngine(registry, load_alert_policy()), FakeClock(T0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import threading
@@ -28,10 +27,6 @@ from calmline.sim.scenario import builtin_scenarios, load_builtin
 from calmline.store.db import make_engine, migrate
 from calmline.testing.stubs import keyword_registry
 
-HAVE_ANALYZERS = importlib.util.find_spec("calmline.analysis.defaults") is not None
-needs_analyzers = pytest.mark.skipif(
-    not HAVE_ANALYZERS, reason="calmline.analysis.defaults has not landed yet"
-)
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -129,7 +124,6 @@ def test_play_inprocess_is_deterministic_across_runs():
     assert outcomes[0] == outcomes[1]
 
 
-@needs_analyzers
 def test_real_analyzers_raise_the_expected_alerts_per_scenario(clock):
     for service in make_service(build_engine(), clock):
         report = play_inprocess(service, builtin_scenarios(), math.inf, clock, "demo")
@@ -146,7 +140,6 @@ def test_real_analyzers_raise_the_expected_alerts_per_scenario(clock):
         assert failures == []
 
 
-@needs_analyzers
 def test_real_analyzers_emit_the_expected_findings_per_scenario(clock):
     for service in make_service(build_engine(), clock):
         report = play_inprocess(service, builtin_scenarios(), math.inf, clock, "demo")

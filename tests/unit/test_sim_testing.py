@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from calmline.clock import FakeClock
 from calmline.events import AlertRaised, CallEnded, CallStarted
 from calmline.sim.scenario import builtin_ids, load_builtin
 from calmline.testing import run_call, script_to_scenario
 from calmline.testing.stubs import KeywordRule, keyword_registry
-
-HAVE_ANALYZERS = importlib.util.find_spec("calmline.analysis.defaults") is not None
 
 
 def test_run_call_with_speaker_text_pairs():
@@ -76,7 +71,6 @@ def test_every_builtin_scenario_meets_its_expectations_with_the_stub():
         assert run_call(scenario_id, registry=keyword_registry()).unmet() == [], scenario_id
 
 
-@pytest.mark.skipif(not HAVE_ANALYZERS, reason="calmline.analysis.defaults has not landed yet")
 def test_run_call_defaults_to_the_shipped_analyzers():
     run = run_call(
         [("caller", "I have a bottle of pills in front of me and I'm going to take them all tonight")]

@@ -1,6 +1,7 @@
 """ConText-style assertion and experiencer detection for a target span of an utterance.
 
-Triggers (``rules/en/context.yaml``) are phrases or patterns with a category, a direction and a scope in tokens.
+Triggers (``rules/en/context.yaml``) are phrases or patterns with a category, a direction and a scope in
+tokens.
 A trigger modifies a target when the target falls inside its scope; scopes stop at ``TERMINATE`` triggers
 ("but", "however", punctuation) and at the categories a rule lists in ``terminated_by``. Longer triggers win
 over the shorter ones they contain, so ``PSEUDO`` triggers ("not only", "no doubt") switch off the negation
@@ -161,7 +162,7 @@ class ContextEngine:
         self, doc: NormText, first: int, stop: int, triggers: tuple[_Trigger, ...]
     ) -> ContextResult:
         """Context of the target at token range ``[first, stop)`` given the triggers of ``doc``."""
-        nearest: dict[str, tuple[int, _Trigger]] = {}
+        nearest: dict[Category, tuple[int, _Trigger]] = {}
         for trig in triggers:
             cat = trig.rule.category
             if cat in _NON_MODIFYING or not (trig.end <= first or trig.start >= stop):
@@ -170,14 +171,17 @@ class ContextEngine:
             if distance is not None and (cat not in nearest or distance < nearest[cat][0]):
                 nearest[cat] = (distance, trig)
         modifiers = tuple(
-            Modifier(category=trig.rule.category, rule_id=trig.rule.id, span=doc.char_span(trig.start, trig.end))
+            Modifier(
+                category=trig.rule.category, rule_id=trig.rule.id, span=doc.char_span(trig.start, trig.end)
+            )
             for _, trig in sorted(nearest.values(), key=lambda pair: pair[1].start)
         )
         applied = {self.rules.assertions[c] for c in nearest if c in self.rules.assertions}
         assertion: Assertion = next((a for a in self.rules.assertion_priority if a in applied), "present")
         experiencer: Experiencer = "caller"
         for cat in nearest:
-            experiencer = self.rules.experiencers.get(cat, experiencer) if experiencer == "caller" else experiencer
+            if experiencer == "caller":
+                experiencer = self.rules.experiencers.get(cat, experiencer)
         return ContextResult(assertion=assertion, experiencer=experiencer, modifiers=modifiers)
 
     def _reach(

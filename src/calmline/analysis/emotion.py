@@ -1,10 +1,10 @@
 """Emotion and distress of caller utterances (lexicon-based; a learned model may be fused in later).
 
-For every caller utterance the analyzer returns one ``emotion`` finding for each of :data:`EMOTIONS` (``level``
-is the emotion, ``score`` 0..1, 0.5 or more means present, evidence where cue words matched) and exactly one
-``distress`` finding (``level`` "distress"). Emotions are polarity; distress is intensity, built from
-negative emotions, intensifiers ("so", "really"), exclamation, repeated words ("please please"), crying words,
-and a floor set by risk findings already in ``ctx.prior`` (hence this analyzer runs last).
+For every caller utterance the analyzer returns one ``emotion`` finding for each of :data:`EMOTIONS`
+(``level`` is the emotion, ``score`` 0..1, 0.5 or more means present, evidence where cue words matched) and
+exactly one ``distress`` finding (``level`` "distress"). Emotions are polarity; distress is intensity, built
+from negative emotions, intensifiers ("so", "really"), exclamation, repeated words ("please please"), crying
+words, and a floor set by risk findings already in ``ctx.prior`` (hence this analyzer runs last).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -130,20 +131,24 @@ class EmotionAnalyzer:
         out.append(self._finding("distress", "distress", distress, distress_spans))
         return out
 
-    def _distress(self, ctx: AnalysisContext, scores: dict[str, float], intensifiers: int) -> tuple[float, set[tuple[int, int]]]:
+    def _distress(
+        self, ctx: AnalysisContext, scores: dict[str, float], intensifiers: int
+    ) -> tuple[float, set[tuple[int, int]]]:
         assert self._lexicon is not None and self._crying is not None
         lex = self._lexicon
         doc = normalize(ctx.text)
         negative = _noisy_or([scores[e] * w for e, w in lex.distress_weights.items()])
         crying = [doc.char_span(*doc.token_range(*m.span())) for m in self._crying.finditer(doc.norm)]
         words = [w.lower() for w in _WORD.findall(ctx.text) if w.lower() not in FILLERS]
-        repeats = sum(1 for a, b in zip(words, words[1:], strict=False) if a == b and len(a) > 1)
-        arousal = _noisy_or([
-            min(0.24, 0.08 * intensifiers),
-            min(0.21, 0.07 * ctx.text.count("!")),
-            min(0.2, 0.1 * repeats),
-            0.45 if crying else 0.0,
-        ])
+        repeats = sum(1 for a, b in pairwise(words) if a == b and len(a) > 1)
+        arousal = _noisy_or(
+            [
+                min(0.24, 0.08 * intensifiers),
+                min(0.21, 0.07 * ctx.text.count("!")),
+                min(0.2, 0.1 * repeats),
+                0.45 if crying else 0.0,
+            ]
+        )
         raw = 1.0 - (1.0 - negative) * (1.0 - arousal)
         raw *= 1.0 - 0.5 * scores["relief"]
         return max(raw, self._risk_floor(ctx)), set(crying)

@@ -33,10 +33,12 @@ class GuardrailAnalyzer(LexiconAnalyzer):
         for finding in super().build(ctx, hits):
             quoted = any(m.category == "REPORTED_SPEECH" for m in finding.modifiers)
             if quoted and finding.assertion == "present":
-                finding = finding.model_copy(update={
-                    "assertion": "uncertain",
-                    "score": round(finding.score * 0.5, 4),
-                    "notes": (*finding.notes, QUOTED_NOTE),
-                })
+                finding = finding.model_copy(
+                    update={
+                        "assertion": "uncertain",
+                        "score": round(finding.score * 0.5, 4),
+                        "notes": (*finding.notes, QUOTED_NOTE),
+                    }
+                )
             out.append(finding)
         return out

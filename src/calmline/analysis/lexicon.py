@@ -7,8 +7,8 @@ negates the finding. ``support`` rules (``role: support``) never produce a findi
 them (a means "right here", a timeframe "tonight", a symptom that raises urgency). ``suppress`` patterns are
 hard negatives ("dying to know", "this wait is killing me"): a rule match overlapping one is dropped.
 
-:class:`LexiconAnalyzer` owns the lifecycle (``setup`` loads and compiles once; ``analyze`` normalises, matches,
-applies context) and calls one hook, :meth:`LexiconAnalyzer.build`, which turns hits into findings.
+:class:`LexiconAnalyzer` owns the lifecycle (``setup`` loads and compiles once; ``analyze`` normalises,
+matches, applies context) and calls one hook, :meth:`LexiconAnalyzer.build`, which turns hits into findings.
 """
 
 from __future__ import annotations
@@ -238,8 +238,13 @@ class LexiconAnalyzer:
         for hit in hits:
             if hit.rule.role == "signal":
                 level = hit.rule.level if self.group_by_level else ""
-                key = (hit.rule.type or self.finding_type, hit.rule.category, level,
-                       hit.assertion, hit.experiencer)
+                key = (
+                    hit.rule.type or self.finding_type,
+                    hit.rule.category,
+                    level,
+                    hit.assertion,
+                    hit.experiencer,
+                )
                 groups.setdefault(key, []).append(hit)
         return [self.finding(group, type_=key[0]) for key, group in groups.items()]
 

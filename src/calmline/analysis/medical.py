@@ -3,8 +3,8 @@
 Each symptom rule has a ``category`` (chest_pain, breathing, stroke, ...) and a ``level`` (routine, urgent,
 emergency). Combinations in the lexicon raise urgency when features occur together ("chest pain" with pain
 "going down my left arm"). A symptom in someone the caller is with keeps its level: the finding's experiencer
-is ``other``, not a lower score. Where the level stays below emergency the finding lists ``follow_up`` questions
-that let the agent settle the urgency.
+is ``other``, not a lower score. Where the level stays below emergency the finding lists ``follow_up``
+questions that let the agent settle the urgency.
 """
 
 from __future__ import annotations

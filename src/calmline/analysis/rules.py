@@ -1,7 +1,7 @@
 """Loading rule files: packaged YAML, validated by a pydantic model that is the only schema.
 
-Errors name the file, the rule id (when the failing entry has one) and the line, so that a clinician who edits a
-lexicon sees exactly what to fix.
+Errors name the file, the rule id (when the failing entry has one) and the line, so that a clinician who
+edits a lexicon sees exactly what to fix.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def read_rule_text(filename: str, language: str = "en") -> str:
 def parse_rules(text: str, model: type[M], source: str) -> M:
     """Parse YAML ``text`` and validate it as ``model``; ``source`` names the file in error messages."""
     try:
-        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_SafeLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

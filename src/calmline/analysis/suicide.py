@@ -109,7 +109,11 @@ class SuicideAnalyzer(LexiconAnalyzer):
             notes.append(f"combined with ideation in earlier turn(s) {', '.join(map(str, earlier_seqs))}")
         hits = [*group, *support]
         return self.finding(
-            hits, level=level, tier=tier, score=self._score(level, tier), extra_notes=notes,
+            hits,
+            level=level,
+            tier=tier,
+            score=self._score(level, tier),
+            extra_notes=notes,
             rule_id=group[0].rule.id if group else ("si-combined-history" if earlier_seqs else "si-combined"),
         )
 

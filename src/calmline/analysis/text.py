@@ -35,13 +35,38 @@ EXPANSIONS: dict[str, tuple[str, ...]] = {
     "alright": ("ok",),
 }
 #: Single-token fillers that carry no meaning in a transcript.
-FILLERS: frozenset[str] = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "hmm", "mm", "ah"})  # not "er": the ER
+#: Not "er": in a medical call that is the emergency room.
+FILLERS: frozenset[str] = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "hmm", "mm", "ah"})
 #: Two-token fillers.
 FILLER_PAIRS: frozenset[tuple[str, str]] = frozenset({("you", "know"), ("i", "mean"), ("sort", "of")})
 #: ``like`` is a filler unless it follows one of these (then it is a verb or a comparison).
 _LIKE_KEEP_AFTER: frozenset[str] = frozenset(
-    {"i", "id", "would", "you", "we", "they", "feel", "feels", "felt", "feeling", "look", "looks", "looked",
-     "sound", "sounds", "seem", "seems", "dont", "didnt", "not", "just", "something", "anything", "more"}
+    {
+        "i",
+        "id",
+        "would",
+        "you",
+        "we",
+        "they",
+        "feel",
+        "feels",
+        "felt",
+        "feeling",
+        "look",
+        "looks",
+        "looked",
+        "sound",
+        "sounds",
+        "seem",
+        "seems",
+        "dont",
+        "didnt",
+        "not",
+        "just",
+        "something",
+        "anything",
+        "more",
+    }
 )
 
 

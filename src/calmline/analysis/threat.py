@@ -1,7 +1,7 @@
 """Threats of violence and disclosures of abuse.
 
-``violence_threat`` levels: ``threat_to_agent``, ``threat_to_others``, ``homicidal_ideation``. The experiencer is
-who voices the threat. ``abuse_disclosure`` levels: ``domestic``, ``child``, ``elder``, ``sexual``; the
+``violence_threat`` levels: ``threat_to_agent``, ``threat_to_others``, ``homicidal_ideation``. The experiencer
+is who voices the threat. ``abuse_disclosure`` levels: ``domestic``, ``child``, ``elder``, ``sexual``; the
 experiencer is the victim ("my husband hits me" is the caller, "he hits my son" is someone else), and every
 finding carries the safeguarding ``notes`` of its level from the lexicon.
 """

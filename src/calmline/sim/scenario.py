@@ -85,6 +85,10 @@ class Expectation(BaseModel):
                 problems.append(f"expected a {want.kind} alert, none was raised")
             elif SEVERITY_RANK[got] < SEVERITY_RANK[want.min_severity]:
                 problems.append(f"expected {want.kind} at {want.min_severity} or above, got {got}")
+        wanted = {want.kind for want in self.alerts}
+        if not self.no_alerts:
+            # Every alert a scenario raises must be expected: an extra one is alert fatigue.
+            problems.extend(f"unexpected {kind} alert" for kind in sorted(set(alerts) - wanted))
         for kind in self.findings:
             if kind not in finding_types:
                 problems.append(f"expected a {kind} finding, none was emitted")

@@ -1,0 +1,113 @@
+"""Cross-validation helpers: out-of-fold scores, cross-fitted Platt calibration and thresholds, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def fit_lr(x: sp.csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
+    """The one logistic-regression recipe used by every head (liblinear, L2)."""
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=300)
+    model.fit(x, y)
+    return model
+
+
+def oof_scores(x: sp.csr_matrix, y: np.ndarray, folds: Folds, c: float) -> np.ndarray:
+    """Out-of-fold decision values of :func:`fit_lr` for a binary target."""
+    out = np.zeros(len(y), dtype=np.float64)
+    for tr, te in folds:
+        out[te] = fit_lr(x[tr], y[tr], c).decision_function(x[te])
+    return out
+
+
+def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling p = sigmoid(a*z + b) fitted on decision values."""
+    m = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    m.fit(z.reshape(-1, 1), y)
+    return float(m.coef_[0, 0]), float(m.intercept_[0])
+
+
+def sigmoid(v: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def best_f_threshold(p: np.ndarray, y: np.ndarray, beta: float = 1.0, min_recall: float = 0.0) -> float:
+    """Probability threshold maximising F-beta (subject to recall >= ``min_recall`` when achievable)."""
+    order = np.argsort(-p)
+    ps, ys = p[order], y[order]
+    tp = np.cumsum(ys)
+    fp = np.cumsum(1 - ys)
+    pos = max(int(ys.sum()), 1)
+    recall = tp / pos
+    precision = tp / np.maximum(tp + fp, 1)
+    b2 = beta * beta
+    f = (1 + b2) * precision * recall / np.maximum(b2 * precision + recall, 1e-12)
+    # only cut between distinct scores
+    valid = np.r_[ps[1:] < ps[:-1], True]
+    if min_recall > 0 and np.any(valid & (recall >= min_recall)):
+        valid &= recall >= min_recall
+    i = int(np.argmax(np.where(valid, f, -1.0)))
+    return float(ps[i])
+
+
+def crossfit(
+    z: np.ndarray, y: np.ndarray, folds: Folds, choose: Callable[[np.ndarray, np.ndarray], float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each fold, calibrate and choose the threshold on the *other* folds' OOF scores, apply to it.
+
+    Returns (calibrated probabilities, 0/1 decisions) for every example.
+    """
+    prob = np.zeros(len(y))
+    pred = np.zeros(len(y), dtype=int)
+    for tr, te in folds:
+        a, b = fit_platt(z[tr], y[tr])
+        thr = choose(sigmoid(a * z[tr] + b), y[tr])
+        prob[te] = sigmoid(a * z[te] + b)
+        pred[te] = (prob[te] >= thr).astype(int)
+    return prob, pred
+
+
+def ece(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error with equal-width bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(prob, edges) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.mean() * abs(prob[m].mean() - y[m].mean())
+    return float(total)
+
+
+def binary_metrics(y: np.ndarray, pred: np.ndarray, prob: np.ndarray | None) -> dict[str, Any]:
+    """Precision/recall/F1 (+ PR-AUC, ECE, Brier when probabilities are given)."""
+    p, r, f, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
+    out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum()), "precision": round(float(p), 4),
+                           "recall": round(float(r), 4), "f1": round(float(f), 4)}
+    if prob is not None:
+        out["pr_auc"] = round(float(average_precision_score(y, prob)), 4)
+        out["ece"] = round(ece(prob, y), 4)
+        out["brier"] = round(float(np.mean((prob - y) ** 2)), 4)
+    return out
+
+
+def macro(per_class: dict[str, dict[str, Any]], key: str = "f1") -> float:
+    """Unweighted mean of a metric over classes."""
+    return round(float(np.mean([m[key] for m in per_class.values()])), 4)
+
+
+def keyword_scores(texts: Sequence[str], keywords: Sequence[str]) -> np.ndarray:
+    """1 where the normalised text contains any keyword phrase (as whole words)."""
+    from calmline.analysis.learned.text import normalize
+
+    pads = [f" {k} " for k in keywords]
+    return np.array([int(any(k in f" {normalize(t)} " for k in pads)) for t in texts])
