@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from calmline.analysis.base import AnalysisContext, AnalyzerRegistry
-from calmline.events import Finding, Speaker
+from calmline.analysis.base import AnalyzerRegistry
 from calmline.store.db import make_engine, migrate
+from calmline.testing.keywords import KeywordRule, keyword_registry
 
 POSTGRES_URL = os.environ.get(
     "CALMLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -20,49 +20,19 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-class KeywordAnalyzer:
-    """A small, real analyzer for engine tests: fixed phrases to fixed findings (not the shipped rules)."""
-
-    name = "keyword-test"
-    version = "1"
-    speakers: frozenset[Speaker] = frozenset({"caller"})
-    PHRASES: Sequence[tuple[str, dict[str, object]]] = (
-        (
-            "take all my pills tonight",
-            {"type": "suicide_risk", "level": "plan", "tier": "imminent", "score": 0.95},
-        ),
-        ("want to die", {"type": "suicide_risk", "level": "wish_to_be_dead", "tier": "low", "score": 0.7}),
-        (
-            "chest pain",
-            {"type": "medical_emergency", "level": "emergency", "category": "chest_pain", "score": 0.9},
-        ),
-        ("not feeling", {"type": "emotion", "level": "sadness", "score": 0.6}),
-        ("upset", {"type": "distress", "level": "distress", "score": 0.8}),
-    )
-
-    def setup(self) -> None:
-        return None
-
-    def analyze(self, ctx: AnalysisContext) -> list[Finding]:
-        lowered = ctx.text.lower()
-        out = []
-        for phrase, fields in self.PHRASES:
-            start = lowered.find(phrase)
-            if start >= 0:
-                out.append(
-                    Finding(
-                        evidence=((start, start + len(phrase)),),
-                        analyzer=self.name,
-                        analyzer_version=self.version,
-                        **fields,  # type: ignore[arg-type]
-                    )
-                )
-        return out
+#: Fixed phrases for engine and store tests (the shipped analyzers are tested in tests/clinical).
+ENGINE_RULES = (
+    KeywordRule("take all my pills tonight", "suicide_risk", "plan", tier="imminent", score=0.95),
+    KeywordRule("want to die", "suicide_risk", "wish_to_be_dead", tier="low", score=0.7),
+    KeywordRule("chest pain", "medical_emergency", "emergency", score=0.9),
+    KeywordRule("not feeling", "emotion", "sadness", score=0.6),
+    KeywordRule("upset", "distress", "distress", score=0.8),
+)
 
 
 @pytest.fixture
 def registry() -> AnalyzerRegistry:
-    return AnalyzerRegistry([KeywordAnalyzer()])
+    return keyword_registry(ENGINE_RULES)
 
 
 def _postgres_available() -> bool:

@@ -18,7 +18,7 @@ from calmline.runtime import build_engine
 from calmline.settings import Settings
 from calmline.sim.demo import next_round, run_demo
 from calmline.sim.scenario import builtin_ids, builtin_scenarios
-from calmline.testing.stubs import keyword_registry
+from calmline.testing.keywords import keyword_registry
 
 SUMMARY_KEYS = {
     "calls",

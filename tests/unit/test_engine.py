@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calmline.analysis.base import AnalyzerRegistry
 from calmline.engine import CallEngine, load_alert_policy
 from calmline.events import (
     AlertRaised,
@@ -21,13 +20,14 @@ from calmline.events import (
     UtteranceReceived,
     UtteranceScored,
 )
-from tests.conftest import KeywordAnalyzer
+from calmline.testing.keywords import keyword_registry
+from tests.conftest import ENGINE_RULES
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def engine() -> CallEngine:
-    return CallEngine(AnalyzerRegistry([KeywordAnalyzer()]), load_alert_policy())
+    return CallEngine(keyword_registry(ENGINE_RULES), load_alert_policy())
 
 
 def utt(seq: int, text: str, speaker: str = "caller") -> UtteranceReceived:

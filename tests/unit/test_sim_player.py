@@ -25,7 +25,7 @@ from calmline.sim.player import (
 )
 from calmline.sim.scenario import builtin_scenarios, load_builtin
 from calmline.store.db import make_engine, migrate
-from calmline.testing.stubs import keyword_registry
+from calmline.testing.keywords import keyword_registry
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 

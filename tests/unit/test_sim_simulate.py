@@ -11,7 +11,7 @@ from rich.console import Console
 from calmline.runtime import build_engine
 from calmline.settings import Settings
 from calmline.sim.demo import simulate
-from calmline.testing.stubs import keyword_registry
+from calmline.testing.keywords import keyword_registry
 
 
 def test_simulate_into_the_store_prints_and_summarises(tmp_path: Path):

@@ -9,7 +9,7 @@ from calmline.clock import FakeClock
 from calmline.events import AlertRaised, CallEnded, CallStarted
 from calmline.sim.scenario import builtin_ids, load_builtin
 from calmline.testing import run_call, script_to_scenario
-from calmline.testing.stubs import KeywordRule, keyword_registry
+from calmline.testing.keywords import KeywordRule, keyword_registry
 
 
 def test_run_call_with_speaker_text_pairs():

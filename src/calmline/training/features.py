@@ -73,7 +73,6 @@ def build_feature_artifacts(
     word_max: int = 60000,
     char_min_df: int = 3,
     char_max: int = 100000,
-    scales: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> None:
     """Fit TF-IDF vocabularies/idf on ``corpus`` and write them with the static embedding to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +93,6 @@ def build_feature_artifacts(
         word_idf=widf,
         char_idf=cidf,
         emb=emb_matrix.astype(np.float16),
-        scales=np.asarray(scales, dtype=np.float32),
         meta=np.asarray(meta),
     )
 

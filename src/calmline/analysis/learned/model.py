@@ -89,7 +89,6 @@ class Featurizer:
             self.word_idf: FloatArray = z["word_idf"].astype(np.float32)
             self.char_idf: FloatArray = z["char_idf"].astype(np.float32)
             self.emb_matrix: FloatArray = z["emb"].astype(np.float32)
-            self.scales: FloatArray = z["scales"].astype(np.float32)
             meta = json.loads(str(z["meta"]))
         self.char_n_min = int(meta["char_n_min"])
         self.char_n_max = int(meta["char_n_max"])
@@ -131,6 +130,7 @@ class LinearHead:
     """``k`` one-vs-rest logistic outputs over the concatenated (scaled) feature blocks, Platt-calibrated."""
 
     labels: tuple[str, ...]
+    scales: FloatArray
     w_word: FloatArray
     w_char: FloatArray
     w_emb: FloatArray
@@ -145,6 +145,7 @@ class LinearHead:
         with np.load(path, allow_pickle=False) as z:
             return cls(
                 labels=tuple(str(x) for x in z["labels"]),
+                scales=z["scales"].astype(np.float32),
                 w_word=z["w_word"].astype(np.float32),
                 w_char=z["w_char"].astype(np.float32),
                 w_emb=z["w_emb"].astype(np.float32),
@@ -154,8 +155,9 @@ class LinearHead:
                 thresholds=z["thresholds"].astype(np.float32),
             )
 
-    def logits(self, f: TextFeatures, scales: FloatArray) -> FloatArray:
+    def logits(self, f: TextFeatures) -> FloatArray:
         """Raw decision values (before calibration) for one text."""
+        scales = self.scales
         z = self.bias.copy()
         if f.words.idx.size:
             z += scales[0] * (f.words.val @ self.w_word[f.words.idx])
@@ -163,6 +165,21 @@ class LinearHead:
             z += scales[1] * (f.chars.val @ self.w_char[f.chars.idx])
         z += scales[2] * (f.emb @ self.w_emb)
         return z.astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        """Write the head (weights as float16, the rest float32)."""
+        np.savez_compressed(
+            path,
+            labels=np.asarray(self.labels),
+            scales=self.scales.astype(np.float32),
+            w_word=self.w_word.astype(np.float16),
+            w_char=self.w_char.astype(np.float16),
+            w_emb=self.w_emb.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            calib_a=self.calib_a.astype(np.float32),
+            calib_b=self.calib_b.astype(np.float32),
+            thresholds=self.thresholds.astype(np.float32),
+        )
 
     def calibrate(self, z: FloatArray) -> FloatArray:
         """Platt-scaled probabilities from decision values."""

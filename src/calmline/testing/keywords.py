@@ -42,7 +42,7 @@ class KeywordAnalyzer:
 
     rules: tuple[KeywordRule, ...] = DEFAULT_RULES
     guardrail_phrases: tuple[str, ...] = ("you'll be fine",)
-    name: str = "keyword-stub"
+    name: str = "keyword-test"
     version: str = "0"
     speakers: frozenset[Speaker] = field(default_factory=lambda: frozenset({"caller", "agent"}))
 
@@ -90,6 +90,6 @@ class KeywordAnalyzer:
 
 
 def keyword_registry(rules: Sequence[KeywordRule] | None = None) -> AnalyzerRegistry:
-    """A registry holding only the keyword stub (with ``rules``, or the defaults)."""
+    """A registry holding only the keyword analyzer (with ``rules``, or the defaults)."""
     analyzer = KeywordAnalyzer(tuple(rules)) if rules is not None else KeywordAnalyzer()
     return AnalyzerRegistry([analyzer])
