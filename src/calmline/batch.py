@@ -150,11 +150,13 @@ def result_dict(line_id: str | int, speaker: Speaker, findings: tuple[Finding, .
     risks = [f.contract_dict() for f in findings if f.type not in ("emotion", "distress", GUARDRAIL_TYPE)]
     guardrails = [f.contract_dict() for f in findings if f.type == GUARDRAIL_TYPE]
     emotions: dict[str, float] = {}
-    distress: float | None = None
+    # The contract promises a number in 0..1 on every line; lines that are not scored (agent and other
+    # speakers) carry 0.0 and an empty ``emotions`` object, which is how a reader tells them apart.
+    distress = 0.0
     if speaker == "caller":
         scored = {f.level: round(f.score, 4) for f in findings if f.type == "emotion"}
         emotions = {name: scored.get(name, 0.0) for name in EMOTION_NAMES} if scored else {}
-        distress = max((round(f.score, 4) for f in findings if f.type == "distress"), default=None)
+        distress = max((round(f.score, 4) for f in findings if f.type == "distress"), default=0.0)
     return {
         "id": line_id,
         "findings": risks,

@@ -38,7 +38,7 @@ def test_agent_lines_have_guardrails_and_no_emotions() -> None:
     results, _ = _run([_j(id=1, text="don't worry, you'll be fine", speaker="agent")])
     (r,) = results
     assert r["id"] == 1
-    assert r["emotions"] == {} and r["distress"] is None and r["findings"] == []
+    assert r["emotions"] == {} and r["distress"] == 0.0 and r["findings"] == []
     assert [g["level"] for g in r["guardrails"]] == ["false_reassurance"]  # type: ignore[index, union-attr]
 
 
