@@ -7,13 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI, Request
 
-from calmline.events import parse_input
 from calmline.runtime import build_engine
 from calmline.settings import Settings
 from calmline.sim.demo import next_round, run_demo
@@ -118,62 +115,5 @@ def test_live_demo_serves_and_feeds_calls(tmp_path: Path):
     service = build_service(settings, engine=build_engine(keyword_registry()))
     try:
         assert next_round(service) >= 2  # at least one round of calls reached the store
-    finally:
-        service.db.dispose()
-
-
-def fake_api_module(monkeypatch) -> None:
-    """Stand in for calmline.api.app (create_app + POST /api/events) to test the demo's wiring alone."""
-
-    def create_app(settings, service=None, clock=None):
-        app = FastAPI()
-
-        @app.get("/")
-        def index() -> dict[str, str]:
-            return {"ok": "yes"}
-
-        @app.post("/api/events")
-        async def events(request: Request) -> dict[str, str]:
-            result = service.ingest(parse_input(await request.json()))
-            return {"status": result.status}
-
-        return app
-
-    module = types.ModuleType("calmline.api.app")
-    module.create_app = create_app  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "calmline.api.app", module)
-
-
-def test_live_demo_wiring_with_a_stand_in_app(tmp_path: Path, monkeypatch):
-    from io import StringIO
-
-    from rich.console import Console
-
-    from calmline.runtime import build_service
-
-    fake_api_module(monkeypatch)
-    out = StringIO()
-    settings = Settings(data_dir=tmp_path, port=free_port())
-    engine = build_engine(keyword_registry())
-    began = time.monotonic()
-    result = run_demo(
-        settings,
-        headless=False,
-        duration=3.0,
-        speed=400.0,
-        loop=False,
-        engine=engine,
-        console=Console(file=out, width=200),
-    )
-    assert result is None and time.monotonic() - began < 15
-    printed = out.getvalue()
-    assert f"http://127.0.0.1:{settings.port}/" in printed and "stopped" in printed
-    service = build_service(settings, engine=engine)
-    try:
-        calls = [s for s in service.log.streams() if s.startswith("demo-")]
-        assert len(calls) == len(builtin_ids())
-        assert all(service.state(c).status == "ended" for c in calls)
-        assert all(service.replay(c).ok for c in calls)
-        assert next_round(service) == 2
     finally:
         service.db.dispose()
