@@ -39,6 +39,19 @@ def build_service(
     return CallService(db, engine or build_engine(), clock, gap_timeout_s=settings.gap_timeout_s)
 
 
+class _StderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is at the time (tests and tools may swap it)."""
+
+    @classmethod
+    def factory(cls, *_args: object) -> _StderrLogger:
+        return cls()
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "info", *, json_logs: bool = True) -> None:
     """Structured logs on stderr: JSON for machines, never transcript text (PHI)."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
@@ -54,6 +67,6 @@ def configure_logging(level: str = "info", *, json_logs: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_StderrLogger.factory,
         cache_logger_on_first_use=False,
     )

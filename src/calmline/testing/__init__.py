@@ -32,7 +32,7 @@ from calmline.events import (
     FindingEmitted,
     OutputEvent,
 )
-from calmline.sim.scenario import Scenario, ScenarioTurn, resolve, schedule
+from calmline.sim.scenario import Expectation, Scenario, ScenarioTurn, resolve, schedule
 
 Script = Scenario | str | Path | Sequence[tuple[str, str]]
 
@@ -104,6 +104,7 @@ def script_to_scenario(turns: Sequence[tuple[str, str]], scenario_id: str = "scr
         description="Built by calmline.testing.run_call from (speaker, text) pairs.",
         turns=tuple(timed),
         end_at=at,
+        expect=Expectation(exact=False),  # an ad-hoc script states no expectations
     )
 
 
