@@ -32,13 +32,13 @@ def test_single_event_is_accepted_with_its_outputs(client: TestClient, key: dict
     assert risky["outputs"][1]["alert_id"] == "c1-A1"
 
 
-def test_duplicate_is_acknowledged_not_an_error(
+def test_duplicate_is_acknowledged_with_409_and_not_stored_twice(
     client: TestClient, key: dict[str, str], service: CallService
 ) -> None:
     client.post("/api/events", json=started("c1"), headers=key)
     again = client.post("/api/events", json=started("c1"), headers=key)
-    assert again.status_code == 200
-    assert again.json()["status"] == "duplicate"
+    assert again.status_code == 409
+    assert again.json()["status"] == "duplicate" and again.json()["error"] == "duplicate"
     assert len(service.log.read("c1")) == 1
 
 

@@ -23,18 +23,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "",
     status_code=202,
-    responses={200: {"description": "Duplicate: this seq is already recorded"}, **_ERRORS},
+    responses={409: {"description": "Duplicate: this seq is already recorded (nothing changed)"}, **_ERRORS},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ONE}}}},
 )
 async def ingest_event(request: Request, _client: IngestClient, service: ServiceDep) -> JSONResponse:
-    """Send one input event (roles: ingest, admin). 202 accepted or held; 200 for a duplicate."""
+    """Send one input event (roles: ingest, admin). 202 accepted or held; 409 for a duplicate."""
     try:
         event = validate_event(decode_json(await request.body()))
     except ApiError as exc:
         log.info("event.rejected", error=exc.code, fields=[f["loc"] for f in exc.fields])
         raise
     body = await to_thread.run_sync(ingest_one, service, event)
-    return JSONResponse(body, status_code=200 if body["status"] == "duplicate" else 202)
+    if body["status"] == "duplicate":
+        # Acknowledged, not stored again: 409 tells a retrying client the event is already there.
+        return JSONResponse({**body, "error": "duplicate"}, status_code=409)
+    return JSONResponse(body, status_code=202)
 
 
 @router.post(
