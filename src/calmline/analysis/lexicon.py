@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +26,8 @@ from calmline.analysis.rules import load_rules
 from calmline.analysis.text import compile_pattern, normalize
 from calmline.events import Finding, Speaker
 from calmline.events.findings import Assertion, Experiencer, Modifier, Tier
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 #: How much of a rule's score survives each assertion (a negated mention is evidence, not a risk).
 ASSERTION_WEIGHT: dict[str, float] = {
@@ -175,6 +177,7 @@ class LexiconAnalyzer:
         self._context: ContextEngine | None = None
         self._compiled: list[tuple[LexiconRule, list[re.Pattern[str]]]] = []
         self._suppress: list[re.Pattern[str]] = []
+        self._any: re.Pattern[str] | None = None
 
     @property
     def version(self) -> str:
@@ -194,6 +197,10 @@ class LexiconAnalyzer:
             return
         lexicon = load_rules(self.lexicon_file, Lexicon, self.language)
         self._compiled = [(r, [compile_pattern(p) for p in r.patterns]) for r in lexicon.rules]
+        # One alternation of every pattern (named groups made anonymous) answers "does anything match?"
+        # in a single scan; most utterances match nothing in most lexicons, so the per-rule loop is skipped.
+        alternatives = [_NAMED_GROUP.sub("(?:", p) for r in lexicon.rules for p in r.patterns]
+        self._any = compile_pattern("|".join(f"(?:{p})" for p in alternatives)) if alternatives else None
         self._suppress = [compile_pattern(p) for p in lexicon.suppress]
         self._context = default_engine(self.language)
         self._lexicon = lexicon
@@ -205,12 +212,13 @@ class LexiconAnalyzer:
     def hits(self, text: str) -> list[Hit]:
         """All rule matches in ``text`` with their context (pure; also used on earlier turns)."""
         self.setup()
-        assert self._context is not None
+        context = self._context
+        assert context is not None
         doc = normalize(text)
-        if not doc.tokens:
+        if not doc.tokens or (self._any is not None and self._any.search(doc.norm) is None):
             return []
         blocked = [m.span() for rx in self._suppress for m in rx.finditer(doc.norm)]
-        triggers = self._context.triggers(doc)
+        triggers: tuple[Any, ...] | None = None  # computed on the first hit only
         out: list[Hit] = []
         seen: set[tuple[str, tuple[int, int]]] = set()
         for rule, regexes in self._compiled:
@@ -224,7 +232,9 @@ class LexiconAnalyzer:
                     seen.add((rule.id, span))
                     core = m.span("core") if "core" in regex.groupindex and m.group("core") else m.span()
                     first, stop = doc.token_range(*core)
-                    result = self._context.assess_tokens(doc, first, stop, triggers)
+                    if triggers is None:
+                        triggers = context.triggers(doc)
+                    result = context.assess_tokens(doc, first, stop, triggers)
                     out.append(Hit(rule=rule, span=span, context=result))
         return out
 
