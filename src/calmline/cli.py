@@ -182,6 +182,93 @@ def schema(
         typer.echo(str(path))
 
 
+bench_app = typer.Typer(
+    help="Benchmarks that print JSON (figures kept in docs/BENCHMARKS.md).", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("analyze")
+def bench_analyze_cmd(
+    n: Annotated[int, typer.Option("--n", help="Utterances to time.")] = 5000,
+    sets: Annotated[Path, typer.Option(help="Folder of labelled sets whose texts join the corpus.")] = Path(
+        "eval/sets"
+    ),
+) -> None:
+    """Per-utterance latency of the whole pipeline on one core, and its ratio to the raw embedding call."""
+    from calmline.bench import bench_analyze
+    from calmline.runtime import default_registry
+
+    typer.echo(json.dumps(bench_analyze(default_registry(), n=n, sets_dir=sets), indent=2))
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the public data sets (goemotions, cssrs_reddit, "
+            "ethos_violence); skipped when omitted."
+        ),
+    ] = None,
+    sets: Annotated[Path, typer.Option(help="Folder of our labelled sets.")] = Path("eval/sets"),
+    seed: Annotated[int, typer.Option(help="Fold seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+) -> None:
+    """Cross-validated quality figures against keyword and TF-IDF baselines, printed as JSON."""
+    from calmline.evaluation.callset import evaluate_callset
+    from calmline.runtime import default_registry
+
+    callset = sets / "call_utterances.jsonl"
+    if not callset.is_file():
+        err.print(f"[red]error:[/red] no labelled call set at {callset}")
+        raise typer.Exit(2)
+    registry = default_registry()
+    report: dict[str, object] = {
+        "call_utterances": {
+            split or "all": evaluate_callset(callset, registry, seed=seed, split=split)
+            for split in (None, "dev", "test")
+        },
+    }
+    if data is not None:
+        if not data.is_dir():
+            err.print(f"[red]error:[/red] no data folder at {data}")
+            raise typer.Exit(2)
+        try:
+            from calmline.training import evaluate
+        except ImportError as exc:  # pragma: no cover - depends on the training extras
+            err.print(
+                f"[red]error:[/red] the public-data evaluation needs the training extras ({exc.name}); "
+                "run `make train-env` and use .venv-train/bin/calmline"
+            )
+            raise typer.Exit(2) from exc
+        report["public_data"] = evaluate(data, seed)
+    text = json.dumps(report, indent=2, default=str)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Folder of the public data sets.")],
+    out: Annotated[Path, typer.Option(help="Where to write the artifacts.")] = Path(
+        "src/calmline/resources/models"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
+) -> None:
+    """Rebuild every learned artifact reproducibly from a data folder (needs the training extras)."""
+    try:
+        from calmline.training import train_all
+    except ImportError as exc:  # pragma: no cover - depends on the training extras
+        err.print(f"[red]error:[/red] training needs the training extras ({exc.name}); run `make train-env`")
+        raise typer.Exit(2) from exc
+    if not data.is_dir():
+        err.print(f"[red]error:[/red] no data folder at {data}")
+        raise typer.Exit(2)
+    typer.echo(json.dumps(train_all(data, out, seed), indent=2, default=str))
+
+
 @users_app.command("add")
 def users_add(
     username: str,
