@@ -32,6 +32,57 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
         ("not only do I want to die", "want to die", "present", "caller"),
         ("i told her i want to die", "want to die", "present", "caller"),
         ("I don't want to die", "want to die", "negated", "caller"),
+        # historical framings that reach over a comma or "but"; "now"/"again" bring it back to the present
+        (
+            "I wanted to die too, but that was years ago and I'm through it",
+            "wanted to die",
+            "historical",
+            "caller",
+        ),
+        ("i attempted in my twenties um hanging but the rope broke", "rope broke", "historical", "caller"),
+        (
+            "my brother attempted suicide when he was nineteen, he's fine now",
+            "attempted suicide",
+            "historical",
+            "other",
+        ),
+        (
+            "I got arrested years ago for threatening my ex, but that's all behind me",
+            "threatening my ex",
+            "historical",
+            "caller",
+        ),
+        (
+            "when I was a teenager I cut myself and now I'm doing it again",
+            "doing it again",
+            "present",
+            "caller",
+        ),
+        ("I took an overdose last Tuesday", "took an overdose", "present", "caller"),
+        # hypothetical framings
+        (
+            "Hypothetically, how much insulin would it take to finish someone off?",
+            "finish someone off",
+            "hypothetical",
+            "caller",
+        ),
+        (
+            "Say somebody wanted to end it all, would you have to call the police?",
+            "wanted to end it all",
+            "hypothetical",
+            "caller",
+        ),
+        ("if he ever hit me i'd leave straight away", "hit me", "hypothetical", "other"),
+        ("what should I do if my son has another seizure", "seizure", "hypothetical", "other"),
+        ("if my waters break early should i come straight in", "waters break", "hypothetical", "caller"),
+        ("I'm terrified that one day I'll have a heart attack", "heart attack", "hypothetical", "caller"),
+        # conditional threats and real situations stay present
+        ("if he ever touches her again I'll kill him", "kill him", "present", "caller"),
+        ("I swear if he comes near my kids again I'll kill him", "kill him", "present", "caller"),
+        ("what do I do if he's not breathing", "not breathing", "present", "other"),
+        ("If I get sacked on Monday, that's it, I'm done with life", "done with life", "present", "caller"),
+        # negation over the subject it introduces
+        ("there's no way i'd take my own life", "take my own life", "negated", "caller"),
     ],
 )
 def test_assess_examples(text: str, target: str, assertion: str, experiencer: str) -> None:

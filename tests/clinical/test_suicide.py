@@ -16,11 +16,11 @@ SUICIDE = [
     ("I don't want to wake up", "wish_to_be_dead", "present", "caller", "low"),
     ("I just want it all to stop", "wish_to_be_dead", "present", "caller", "low"),
     ("everyone would be better off without me", "wish_to_be_dead", "present", "caller", "low"),
-    ("I won't be a burden much longer", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("I won't be a burden much longer", "intent", "present", "caller", "high"),
     ("um i i want to to die", "suicidal_thoughts", "present", "caller", "moderate"),
     ("im gonna kill myself", "intent", "present", "caller", "high"),
     ("I've been giving my things away", "behavior", "present", "caller", "high"),
-    ("I've been stockpiling my meds", "method", "present", "caller", "moderate"),
+    ("I've been stockpiling my meds", "behavior", "present", "caller", "high"),
     ("how many tylenol would it take to die", "method", "present", "caller", "moderate"),
     (
         "I have a bottle of pills in front of me and I'm going to take them all tonight",
@@ -32,18 +32,108 @@ SUICIDE = [
     ("I've taken all my pills", "behavior", "present", "caller", "imminent"),
     ("I want to die and I have a gun right here", "method", "present", "caller", "high"),
     ("if this doesn't work I'll end it", "intent", "present", "caller", "high"),
+    # paraphrases, slang, informal and ASR-style forms
+    ("i dont see the point anymore", "wish_to_be_dead", "present", "caller", "low"),
+    ("What's the point of carrying on.", "wish_to_be_dead", "present", "caller", "low"),
+    ("i have no reason to live", "wish_to_be_dead", "present", "caller", "low"),
+    ("nothing left to live for", "wish_to_be_dead", "present", "caller", "low"),
+    ("i cant go on like this", "wish_to_be_dead", "present", "caller", "low"),
+    ("I'd be better off dead", "wish_to_be_dead", "present", "caller", "low"),
+    ("it'd be easier for everyone if i wasnt around", "wish_to_be_dead", "present", "caller", "low"),
+    ("I wish I'd never woken up after the operation.", "wish_to_be_dead", "present", "caller", "low"),
+    (
+        "If this pain doesn't stop soon I'd honestly rather be dead.",
+        "wish_to_be_dead",
+        "present",
+        "caller",
+        "low",
+    ),
+    ("i just wanna disappear forever", "wish_to_be_dead", "present", "caller", "low"),
+    ("i dont want to be here anymore", "wish_to_be_dead", "present", "caller", "low"),
+    ("i want to kms", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("kms", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i want to unalive myself", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i wanna kill my self", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i want to end it", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i'm done i'm checking out for good", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("so suicidal rn", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i want to take my own life", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i want to hang myself", "method", "present", "caller", "moderate"),
+    ("i want to jump off a bridge", "method", "present", "caller", "moderate"),
+    ("i want to od", "method", "present", "caller", "moderate"),
+    ("Sometimes I think about just driving into a wall.", "method", "uncertain", "caller", "moderate"),
+    (
+        "i've been thinking of ways to go that wouldnt hurt my family",
+        "method",
+        "present",
+        "caller",
+        "moderate",
+    ),
+    ("i googled lethal doses", "method", "present", "caller", "moderate"),
+    ("I don't think I'll be here by Christmas.", "intent", "present", "caller", "high"),
+    ("you won't have to worry about me much longer", "intent", "present", "caller", "high"),
+    ("If I get sacked on Monday, that's it, I'm done with life.", "intent", "present", "caller", "high"),
+    ("if they dont call me back today i'll kill myself i mean it", "intent", "present", "caller", "high"),
+    (
+        "I want to die. I'm going to do it, I just haven't decided when.",
+        "intent",
+        "present",
+        "caller",
+        "high",
+    ),
+    (
+        "im gonna hang myself this weekend the rope's already up in the loft",
+        "plan",
+        "present",
+        "caller",
+        "high",
+    ),
+    ("I'm going to jump off the multi-storey after this call.", "plan", "present", "caller", "imminent"),
+    ("I'm going to overdose tonight", "plan", "present", "caller", "imminent"),
+    (
+        "i took like a whole packet of my nan's tablets like twenty minutes ago",
+        "behavior",
+        "present",
+        "caller",
+        "imminent",
+    ),
+    ("I took an overdose last Tuesday", "behavior", "present", "caller", "high"),
+    ("I'm standing on the bridge right now", "behavior", "present", "caller", "imminent"),
+    ("the gun's in my lap", "behavior", "present", "caller", "imminent"),
+    ("I've said my goodbyes.", "behavior", "present", "caller", "high"),
+    ("I've put my affairs in order", "behavior", "present", "caller", "high"),
     # negated
     ("I'm not suicidal", "suicidal_thoughts", "negated", "caller", "low"),
     ("I would never kill myself", "suicidal_thoughts", "negated", "caller", "low"),
     ("I don't want to die", "suicidal_thoughts", "negated", "caller", "low"),
+    ("no im not suicidal im just exhausted", "suicidal_thoughts", "negated", "caller", "low"),
+    ("Don't worry, I'm not going to do anything silly.", "intent", "negated", "caller", "low"),
     # historical
     ("I tried to kill myself last year", "behavior", "historical", "caller", "low"),
     ("years ago I used to want to die", "suicidal_thoughts", "historical", "caller", "low"),
+    (
+        "When I was a teenager I used to think about killing myself all the time.",
+        "suicidal_thoughts",
+        "historical",
+        "caller",
+        "low",
+    ),
     # hypothetical
     ("what if I just took all the pills", "behavior", "hypothetical", "caller", "low"),
+    ("what if i wanted to kill myself", "suicidal_thoughts", "hypothetical", "caller", "low"),
     # third person
     ("my daughter said she wants to die", "suicidal_thoughts", "present", "other", "moderate"),
     ("my friend wants to kill himself", "suicidal_thoughts", "present", "other", "moderate"),
+    ("my grandson said if his girlfriend leaves him he'll end it", "intent", "present", "other", "high"),
+    ("he keeps threatening to kill himself", "intent", "present", "other", "high"),
+    (
+        "My mother has taken all her tablets and she's not making sense.",
+        "behavior",
+        "present",
+        "other",
+        "imminent",
+    ),
+    ("my mum keeps saying she wishes she was dead", "wish_to_be_dead", "present", "other", "low"),
     # hard negatives
     ("this wait is killing me", None, "", "", ""),
     ("I'm dying to know", None, "", "", ""),
@@ -53,6 +143,28 @@ SUICIDE = [
     ("I have my pills right here", None, "", "", ""),
     ("I'm going to take them all tonight", None, "", "", ""),
     ("is there a suicide prevention hotline number", None, "", "", ""),
+    ("shoot me an email", None, "", "", ""),
+    ("I'm dead tired", None, "", "", ""),
+    ("kill the lights", None, "", "", ""),
+    ("my feet are killing me", None, "", "", ""),
+    ("I'd rather die than sit on hold again", None, "", "", ""),
+    ("I'm killing myself trying to get this sorted", None, "", "", ""),
+    ("I took all my tablets this morning as usual", None, "", "", ""),
+    ("has she taken all her tablets today", None, "", "", ""),
+    ("I've taken two paracetamol for the headache", None, "", "", ""),
+    ("I've picked a date for the wedding", None, "", "", ""),
+    ("I wrote a note to the GP", None, "", "", ""),
+    ("I bought a rope for the boat", None, "", "", ""),
+    ("I want to end it with my boyfriend", None, "", "", ""),
+    ("I'm going to jump in the shower", None, "", "", ""),
+    ("I'm done with the council", None, "", "", ""),
+    ("I don't want to live in London anymore", None, "", "", ""),
+    ("I won't be here tomorrow", None, "", "", ""),
+    ("there's only one way out of the building", None, "", "", ""),
+    ("I just want to disappear under the duvet", None, "", "", ""),
+    ("I'm on the bridge, the traffic is terrible", None, "", "", ""),
+    ("how many paracetamol can I take in a day", None, "", "", ""),
+    ("suicide rates are rising", None, "", "", ""),
 ]
 
 
@@ -75,6 +187,38 @@ def test_means_after_a_negated_earlier_turn_do_not_fire() -> None:
     assert not [x for x in run("I have the pills right here", history=history) if x.type == "suicide_risk"]
 
 
+def test_act_after_ideation_in_an_earlier_turn_is_imminent_behaviour() -> None:
+    history = (Turn(1, "caller", "I want to die"),)
+    (f,) = [x for x in run("I've already taken them", history=history) if x.type == "suicide_risk"]
+    assert f.is_present and (f.level, f.tier) == ("behavior", "imminent")
+
+
+def test_timeframe_said_before_the_means_combines() -> None:
+    history = (Turn(1, "caller", "I'm going to end my life"),)
+    (f,) = [
+        x
+        for x in run("Tonight's the night. I've got everything ready.", history=history)
+        if x.type == "suicide_risk"
+    ]
+    assert f.is_present and (f.level, f.tier) == ("plan", "imminent")
+
+
+def test_cant_stop_thinking_is_present_not_negated() -> None:
+    found = [x for x in run("cant stop thinking about suicide") if x.type == "suicide_risk"]
+    assert any(f.is_present and f.level == "suicidal_thoughts" for f in found)
+
+
+def test_ambiguous_resolve_without_ideation_does_not_fire() -> None:
+    assert not [x for x in run("I'm doing it on Friday when he's at work.") if x.type == "suicide_risk"]
+    assert not [x for x in run("I've got everything ready, tonight's the night") if x.type == "suicide_risk"]
+
+
+def test_protective_factor_is_noted_without_lowering_the_tier() -> None:
+    (f,) = [x for x in run("I want to kill myself but my kids keep me going") if x.type == "suicide_risk"]
+    assert f.is_present and f.tier == "moderate"
+    assert any("protective factor" in n and "my kids keep me going" in n for n in f.notes)
+
+
 def test_method_outweighs_the_word_suicide() -> None:
     (word,) = of_type("I've thought about suicide", "suicide_risk")
     (method,) = of_type("I've been stockpiling my sleeping pills", "suicide_risk")
@@ -88,6 +232,27 @@ SELF_HARM = [
     ("I used to cut", "cutting", "historical", "caller"),
     ("what if I cut myself again", "cutting", "hypothetical", "caller"),
     ("my daughter has been cutting herself", "cutting", "present", "other"),
+    ("The urge to cut is really bad today", "cutting", "present", "caller"),
+    ("i've cut and it's deep and it won't stop bleeding", "cutting", "present", "caller"),
+    ("i keep doing the thing with the razor again", "cutting", "present", "caller"),
+    (
+        "I relapsed. Two years clean from cutting and I did it again on Saturday.",
+        "cutting",
+        "present",
+        "caller",
+    ),
+    ("My daughter's been cutting her thighs", "cutting", "present", "other"),
+    ("I scratched my arms till they bled because I couldn't cope.", "scratching", "present", "caller"),
+    ("I hit myself in the head when I get like this.", "hitting", "present", "caller"),
+    ("The lad I foster keeps banging his head on the wall on purpose.", "hitting", "present", "other"),
+    ("I've been hurting myself again", "other", "present", "caller"),
+    ("she's been self harming", "other", "present", "other"),
+    ("I don't self-harm, the marks are from my cat.", "other", "negated", "caller"),
+    ("the scars are old from when i used to burn myself", "burning", "historical", "caller"),
+    ("I burnt my hand with the kettle", None, "", ""),
+    ("I've been beating myself up about missing the appointment.", None, "", ""),
+    ("I could kick myself for not ringing sooner.", None, "", ""),
+    ("my son cut himself on a tin can", None, "", ""),
     ("I cut my finger cooking", None, "", ""),
     ("I need to cut down on sugar", None, "", ""),
 ]

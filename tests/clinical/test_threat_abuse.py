@@ -15,6 +15,40 @@ VIOLENCE = [
     ("I could kill for a coffee", None, "", ""),
     ("shoot, I forgot", None, "", ""),
     ("this wait is killing me", None, "", ""),
+    # recall: synonyms, morphology, ASR text
+    ("i swear to god im gonna batter that receptionist", "threat_to_agent", "present", "caller"),
+    ("im gonna find out your name and come after you", "threat_to_agent", "present", "caller"),
+    ("Put me through to the doctor or I'll burn the place down.", "threat_to_agent", "present", "caller"),
+    ("someone's going to get hurt if this isn't fixed today", "threat_to_others", "present", "caller"),
+    (
+        "I'm going to wait for him outside the pub and he won't walk away from it",
+        "threat_to_others",
+        "present",
+        "caller",
+    ),
+    ("I've been having thoughts of killing my wife", "homicidal_ideation", "present", "caller"),
+    ("Sometimes I think about killing my stepfather", "homicidal_ideation", "present", "caller"),
+    ("I'd never hurt anyone", "threat_to_others", "negated", "caller"),
+    ("there's no way I'd hurt my son", "threat_to_others", "negated", "caller"),
+    ("I used to threaten people when I was drinking, years ago", "threat_to_others", "historical", "caller"),
+    ("what if I wanted to hurt my husband", "homicidal_ideation", "hypothetical", "caller"),
+    ("My husband keeps saying he'll kill me if I ever leave", "threat_to_others", "present", "other"),
+    # incitement (hate speech calling for violence), not mere insults
+    ("they should all be shot", "incitement", "present", "other"),
+    ("time to nuke them", "incitement", "present", "caller"),
+    ("someone needs to put a bullet in that guy", "incitement", "present", "caller"),
+    ("kill them all", "incitement", "present", "caller"),
+    ("you're a useless idiot and a disgrace", None, "", ""),
+    # hard negatives: idioms
+    ("I could kill him for being late", None, "", ""),
+    ("that joke killed", None, "", ""),
+    ("my boss will murder me", None, "", ""),
+    ("kill the lights", None, "", ""),
+    ("i'm going to strangle my printer its jammed again", None, "", ""),
+    ("I'm going to hit him up later", None, "", ""),
+    ("the antibiotics should kill the infection", None, "", ""),
+    ("my mum is going to kill me when she sees the bill", None, "", ""),
+    ("we'll get you seen today", None, "", ""),
 ]
 
 
@@ -37,6 +71,22 @@ ABUSE = [
     ("I was raped", "sexual", "present", "caller"),
     ("my friend hits me up every day", None, "", ""),
     ("my brother beat me at chess", None, "", ""),
+    # recall: paraphrase, coercive control, ASR text
+    ("he gets angry and then i have to wear sunglasses for a week", "domestic", "present", "caller"),
+    ("I'm not allowed to go anywhere on my own", "domestic", "present", "caller"),
+    ("he goes through my phone every night", "domestic", "present", "caller"),
+    ("I'm whispering because he's in the next room", "domestic", "present", "caller"),
+    ("My husband keeps saying he'll kill me if I ever leave", "domestic", "present", "caller"),
+    ("he grabbed me by the throat last night", "domestic", "present", "caller"),
+    ("My manager keeps touching me and cornering me in the stockroom", "sexual", "present", "caller"),
+    ("Someone at the party did things to me while I was passed out", "sexual", "present", "caller"),
+    ("my daughter told me her uncle touched her", "child", "present", "other"),
+    ("my daughter told me her uncle touched her", "sexual", "present", "other"),
+    ("he has never grabbed me", "domestic", "negated", "caller"),
+    ("i was sexually assaulted at uni years ago now", "sexual", "historical", "caller"),
+    ("if he ever hit me i'd leave straight away", "domestic", "hypothetical", "caller"),
+    ("the carer left my mum in soiled sheets all day", "elder", "present", "other"),
+    ("he sent me a text", None, "", ""),
 ]
 
 

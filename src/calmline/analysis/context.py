@@ -43,9 +43,18 @@ Category = Literal[
     "FIRST_PERSON",
     "PSEUDO",
     "TERMINATE",
+    "BOUNDARY",
+    "GENERIC_PERSON",
+    "CURRENT",
 ]
 Direction = Literal["forward", "backward", "bidirectional", "none"]
-_NON_MODIFYING: frozenset[str] = frozenset({"PSEUDO", "TERMINATE", "FIRST_PERSON"})
+_NON_MODIFYING: frozenset[str] = frozenset({"PSEUDO", "TERMINATE", "BOUNDARY", "FIRST_PERSON", "CURRENT"})
+#: What ends a scope: ``clause`` scopes stop at ``TERMINATE`` ("but", ",") and ``BOUNDARY`` (".", "?"),
+#: ``sentence`` scopes only at ``BOUNDARY`` ("..., but that was years ago" reaches back over the comma).
+_SCOPE_ENDS: dict[str, frozenset[str]] = {
+    "clause": frozenset({"TERMINATE", "BOUNDARY"}),
+    "sentence": frozenset({"BOUNDARY"}),
+}
 
 
 class ContextRule(BaseModel):
@@ -60,6 +69,10 @@ class ContextRule(BaseModel):
     direction: Direction = "forward"
     max_scope: int = Field(default=6, ge=1, le=40)
     terminated_by: tuple[Category, ...] = ()
+    #: Rule ids whose triggers also end the scope (finer than a category: "i", not "my").
+    terminated_by_rules: tuple[str, ...] = ()
+    #: ``clause``: the scope ends at any terminator; ``sentence``: only at the end of the sentence.
+    scope: Literal["clause", "sentence"] = "clause"
 
     @model_validator(mode="after")
     def _check(self) -> ContextRule:
@@ -92,6 +105,9 @@ class ContextRules(BaseModel):
     experiencers: dict[Category, Experiencer]
     #: When several assertion categories apply, the first in this list wins.
     assertion_priority: tuple[Assertion, ...]
+    #: Experiencer categories ignored when the target is hypothetical: a generic "someone" in "say someone
+    #: wanted to end it all" is read as a veiled self-reference (the caller).
+    self_when_hypothetical: tuple[Category, ...] = ()
     rules: tuple[ContextRule, ...]
 
     @model_validator(mode="after")
@@ -179,8 +195,9 @@ class ContextEngine:
         applied = {self.rules.assertions[c] for c in nearest if c in self.rules.assertions}
         assertion: Assertion = next((a for a in self.rules.assertion_priority if a in applied), "present")
         experiencer: Experiencer = "caller"
+        veiled = self.rules.self_when_hypothetical if assertion == "hypothetical" else ()
         for cat in nearest:
-            if experiencer == "caller":
+            if experiencer == "caller" and cat not in veiled:
                 experiencer = self.rules.experiencers.get(cat, experiencer)
         return ContextResult(assertion=assertion, experiencer=experiencer, modifiers=modifiers)
 
@@ -189,11 +206,13 @@ class ContextEngine:
     ) -> int | None:
         """Token distance from ``trig`` to the target if the target lies in its scope, else ``None``."""
         rule = trig.rule
-        ends = {"TERMINATE", *rule.terminated_by}
+        ends = _SCOPE_ENDS[rule.scope].union(rule.terminated_by)
         if rule.direction in ("forward", "bidirectional") and trig.end <= first:
             limit = min(n, trig.end + rule.max_scope)
             for other in triggers:
-                if other.start >= trig.end and other.rule.category in ends:
+                if other.start >= trig.end and (
+                    other.rule.category in ends or other.rule.id in rule.terminated_by_rules
+                ):
                     limit = min(limit, other.start)
                     break
             if first < limit:
@@ -201,7 +220,9 @@ class ContextEngine:
         if rule.direction in ("backward", "bidirectional") and trig.start >= stop:
             limit = max(0, trig.start - rule.max_scope)
             for other in reversed(triggers):
-                if other.end <= trig.start and other.rule.category in ends:
+                if other.end <= trig.start and (
+                    other.rule.category in ends or other.rule.id in rule.terminated_by_rules
+                ):
                     limit = max(limit, other.end)
                     break
             if stop > limit:

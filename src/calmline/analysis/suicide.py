@@ -16,6 +16,7 @@ same utterance or in the speaker's recent turns ("I want to die" ... "I have the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from calmline.analysis.base import AnalysisContext
 from calmline.analysis.lexicon import Hit, LexiconAnalyzer
@@ -35,12 +36,30 @@ TIER_SCORE: dict[str, float] = {"low": 0.0, "moderate": 0.0, "high": 0.85, "immi
 #: How many of the speaker's earlier turns are read for ideation to combine with.
 HISTORY_TURNS = 6
 #: Support tags that may combine with ideation from earlier turns.
-_COMBINING: frozenset[str] = frozenset({"means", "method", "intent"})
+_COMBINING: frozenset[str] = frozenset(
+    {"means", "method", "intent", "contemplation", "preparatory", "plan_detail", "laid_out", "in_progress"}
+)
+#: Support tags that say the caller will act or is working out how; with means or a method they fire alone.
+_RESOLVE: frozenset[str] = frozenset({"intent", "contemplation"})
+#: Support tags that name means or a method.
+_MEANS: frozenset[str] = frozenset({"means", "method", "laid_out"})
+#: Support tags carried over from earlier turns (a timeframe or resolve said before the means).
+_CARRIED: frozenset[str] = frozenset(
+    {"means", "method", "preparatory", "laid_out", "intent", "now", "plan_detail"}
+)
+#: Support tags whose rule level is a candidate level of the finding.
+_LEVELLING: frozenset[str] = frozenset({"intent", "method", "contemplation", "preparatory", "plan_detail"})
 
 
 def risk_tier(level: str, tags: set[str]) -> Tier:
-    """The risk tier of a (present) finding at ``level`` with support ``tags``."""
-    if "in_progress" in tags:
+    """The risk tier of a (present) finding at ``level`` with support ``tags``.
+
+    ``in_progress`` (an act under way) and ``laid_out`` (means in hand or laid out now) are imminent; so is a
+    timeframe of now/tonight/today with means at hand or with intent or a plan.
+    """
+    if "in_progress" in tags and "recent_past" in tags:
+        return "high"  # an act in the last days ("I took an overdose last Tuesday"): recent, not under way
+    if tags & {"in_progress", "laid_out"}:
         return "imminent"
     if "now" in tags and ("means" in tags or level in ("intent", "plan")):
         return "imminent"
@@ -51,62 +70,81 @@ def risk_tier(level: str, tags: set[str]) -> Tier:
     return "low"
 
 
+def _is_conditional(hit: Hit) -> bool:
+    return any(m.category == "CONDITIONAL" for m in hit.context.modifiers)
+
+
+def _support_tags(hit: Hit) -> set[str]:
+    """Tags of a support hit; a timeframe inside an "if ..." condition is the condition's, not the act's."""
+    tags = hit.tags
+    if "now" in tags and _is_conditional(hit):
+        tags = tags - {"now"}
+    return tags
+
+
 class SuicideAnalyzer(LexiconAnalyzer):
     """Suicidal ideation, intent, plan and behaviour, direct or indirect, with turn history."""
 
     name = "suicide"
     finding_type = "suicide_risk"
     lexicon_file = "suicide.yaml"
-    code_version = "1"
+    code_version = "2"
 
     def build(self, ctx: AnalysisContext, hits: list[Hit]) -> Sequence[Finding]:
         """One finding per (assertion, experiencer), support signals folded into the present one."""
-        support = [h for h in hits if h.rule.role == "support" and h.present]
+        present_support = [h for h in hits if h.rule.role == "support" and h.present]
+        protective = [h for h in hits if h.rule.role == "support" and "protective" in h.tags]
+        support = [h for h in present_support if "protective" not in h.tags]
         groups: dict[tuple[str, str], list[Hit]] = {}
         for hit in hits:
             if hit.rule.role == "signal":
                 groups.setdefault((hit.assertion, hit.experiencer), []).append(hit)
-        earlier_level, earlier_tags, earlier_seqs = self._earlier(ctx)
-        support_tags = {t for h in support for t in h.tags}
-        own_combines = "intent" in support_tags and bool(support_tags & {"means", "method"})
+        earlier = self._earlier(ctx)
+        support_tags = {t for h in support for t in _support_tags(h)}
+        all_tags = support_tags | earlier.support_tags
+        # Resolve with named means fires alone; "right here" or "everything is ready" needs ideation.
+        named_means = any(h.tags & _MEANS and "vague" not in h.tags for h in support)
+        own_combines = bool(all_tags & _RESOLVE) and named_means
         live_key = next((k for k in groups if k[0] in ("present", "uncertain") and k[1] == "caller"), None)
-        if live_key is None and support and (own_combines or (earlier_level and support_tags & _COMBINING)):
+        if live_key is None and support and (own_combines or (earlier.level and support_tags & _COMBINING)):
             live_key = ("present", "caller")
             groups[live_key] = []
         out: list[Finding] = []
         for key, group in groups.items():
             if key == live_key:
-                out.append(self._live(group, support, earlier_level, earlier_tags, earlier_seqs))
+                out.append(self._live(ctx, group, support, protective, earlier))
             else:
                 present = key[0] in ("present", "uncertain")
                 level = self._top_level(group)
-                tier = risk_tier(level, {t for h in group for t in h.tags}) if present else "low"
+                tags = {t for h in group for t in h.tags}
+                level = self._raise_level(level, tags)
+                tier = risk_tier(level, tags) if present else "low"
                 out.append(self.finding(group, level=level, tier=tier, score=self._score(level, tier)))
         return out
 
     def _live(
         self,
+        ctx: AnalysisContext,
         group: list[Hit],
         support: list[Hit],
-        earlier_level: str | None,
-        earlier_tags: set[str],
-        earlier_seqs: list[int],
+        protective: list[Hit],
+        earlier: _Earlier,
     ) -> Finding:
         """The caller's present finding: this turn's signals, support and earlier ideation together."""
-        tags = {t for h in (*group, *support) for t in h.tags} | earlier_tags
+        tags = {t for h in group for t in h.tags} | {t for h in support for t in _support_tags(h)}
+        tags |= earlier.support_tags
         candidates = [h.rule.level for h in group]
-        candidates += [h.rule.level for h in support if "intent" in h.tags or "method" in h.tags]
-        if earlier_level:
-            candidates.append(earlier_level)
-        level = max(candidates, key=self.lexicon.rank)
-        if level == "intent" and tags & {"means", "now"}:
-            level = "plan"
-        elif self.lexicon.rank(level) < self.lexicon.rank("method") and tags & {"means", "method"}:
-            level = "method"
+        candidates += [h.rule.level for h in support if h.tags & _LEVELLING]
+        if earlier.level:
+            candidates.append(earlier.level)
+        level = self._raise_level(max(candidates, key=self.lexicon.rank), tags)
         tier = risk_tier(level, tags)
         notes = []
-        if earlier_seqs and (not group or earlier_level == level):
-            notes.append(f"combined with ideation in earlier turn(s) {', '.join(map(str, earlier_seqs))}")
+        if earlier.seqs and (not group or earlier.level == level):
+            notes.append(f"combined with ideation in earlier turn(s) {', '.join(map(str, earlier.seqs))}")
+        for hit in protective:
+            said = ctx.text[hit.span[0] : hit.span[1]]
+            notes.append(f'protective factor mentioned ("{said}"): explore it; it does not lower the tier')
         hits = [*group, *support]
         return self.finding(
             hits,
@@ -114,25 +152,37 @@ class SuicideAnalyzer(LexiconAnalyzer):
             tier=tier,
             score=self._score(level, tier),
             extra_notes=notes,
-            rule_id=group[0].rule.id if group else ("si-combined-history" if earlier_seqs else "si-combined"),
+            rule_id=group[0].rule.id if group else ("si-combined-history" if earlier.seqs else "si-combined"),
         )
 
-    def _earlier(self, ctx: AnalysisContext) -> tuple[str | None, set[str], list[int]]:
-        """Highest present ideation level and tags in the speaker's recent turns."""
+    def _raise_level(self, level: str, tags: set[str]) -> str:
+        """C-SSRS level from the top level and the support: acts outrank plans, plans outrank intent."""
+        rank = self.lexicon.rank
+        if tags & {"in_progress", "laid_out"}:
+            return "behavior"
+        if level == "intent" and tags & {"means", "now", "method", "plan_detail", "si-method"}:
+            return "plan"
+        if rank(level) < rank("method") and tags & {"means", "method", "si-method"}:
+            return "method"
+        return level
+
+    def _earlier(self, ctx: AnalysisContext) -> _Earlier:
+        """Highest present ideation level, support tags and turn numbers in the speaker's recent turns."""
         level: str | None = None
         tags: set[str] = set()
         seqs: list[int] = []
         turns = [t for t in ctx.history if t.speaker == ctx.speaker][-HISTORY_TURNS:]
         for turn in turns:
             found = [h for h in self.hits(turn.text) if h.present and h.experiencer == "caller"]
+            tags |= {t for h in found if h.rule.role == "support" for t in _support_tags(h) if t in _CARRIED}
             signals = [h for h in found if h.rule.role == "signal"]
             if not signals:
                 continue
             seqs.append(turn.seq)
             top = self._top_level(signals)
             level = top if level is None or self.lexicon.rank(top) > self.lexicon.rank(level) else level
-            tags |= {t for h in found for t in h.tags if t in ("means", "method", "preparatory")}
-        return level, tags, seqs
+            tags |= {t for h in signals for t in h.tags if t in ("preparatory",)}
+        return _Earlier(level, tags, seqs)
 
     def _top_level(self, hits: list[Hit]) -> str:
         return max((h.rule.level for h in hits), key=self.lexicon.rank)
@@ -140,6 +190,15 @@ class SuicideAnalyzer(LexiconAnalyzer):
     @staticmethod
     def _score(level: str, tier: Tier) -> float:
         return max(LEVEL_SCORE[level], TIER_SCORE[tier])
+
+
+@dataclass(frozen=True, slots=True)
+class _Earlier:
+    """What the speaker's recent turns said: top ideation level, support tags, and the turns with ideation."""
+
+    level: str | None
+    support_tags: set[str]
+    seqs: list[int]
 
 
 class SelfHarmAnalyzer(LexiconAnalyzer):
