@@ -10,19 +10,12 @@ from typing import Any
 
 import pytest
 
+from calmline.events import RISK_TYPES
+
 ROOT = Path(__file__).resolve().parents[2]
 SET_PATH = ROOT / "eval" / "sets" / "call_utterances.jsonl"
 
-TYPES = (
-    "suicide_risk",
-    "self_harm",
-    "medical_emergency",
-    "violence_threat",
-    "abuse_disclosure",
-    "phi_request_third_party",
-    "medical_advice_request",
-    "legal_advice_request",
-)
+TYPES = RISK_TYPES  # the set is labelled with exactly the batch contract's finding types
 LEVELS: dict[str, set[str]] = {
     "suicide_risk": {"wish_to_be_dead", "suicidal_thoughts", "method", "intent", "plan", "behavior"},
     "self_harm": {"urge", "behavior"},
