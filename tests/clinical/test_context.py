@@ -83,6 +83,66 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
         ("If I get sacked on Monday, that's it, I'm done with life", "done with life", "present", "caller"),
         # negation over the subject it introduces
         ("there's no way i'd take my own life", "take my own life", "negated", "caller"),
+        # British and informal kin words, possessives ("mum's") and kin words used as names
+        ("My mum's taken all her tablets", "taken all her tablets", "present", "other"),
+        ("My mum's taken all her tablets", "My mum's taken all her tablets", "present", "other"),
+        ("Mum's taken an overdose", "taken an overdose", "present", "other"),
+        ("my nan's collapsed in the kitchen", "collapsed", "present", "other"),
+        ("me mam can't breathe", "can't breathe", "present", "other"),
+        ("my gran's having chest pains", "chest pains", "present", "other"),
+        ("my granny fell and hit her head", "fell", "present", "other"),
+        ("my grandad is having a stroke", "stroke", "present", "other"),
+        ("grandma's not breathing", "not breathing", "present", "other"),
+        ("my auntie took an overdose", "took an overdose", "present", "other"),
+        ("my hubby's having a seizure", "seizure", "present", "other"),
+        ("the missus is having chest pains", "chest pains", "present", "other"),
+        ("my partner's bleeding heavily", "bleeding heavily", "present", "other"),
+        ("my other half took an overdose", "took an overdose", "present", "other"),
+        ("my bf wants to die", "wants to die", "present", "other"),
+        ("my gf cut her wrists", "cut", "present", "other"),
+        ("my fiancée collapsed", "collapsed", "present", "other"),
+        ("my fiance is unconscious", "unconscious", "present", "other"),
+        ("my flatmate took a load of pills", "took a load of pills", "present", "other"),
+        ("my carer hit me", "hit me", "present", "other"),
+        ("I'm a mum and I want to die", "want to die", "present", "caller"),
+        ("as a single mum I can't cope and I want to die", "want to die", "present", "caller"),
+        # a third-person possessive inside or just after the target, unless the caller is its subject
+        ("he's got pain in his chest", "pain in his chest", "present", "other"),
+        ("pain in his chest", "pain in his chest", "present", "other"),
+        ("her lips are blue", "lips are blue", "present", "other"),
+        ("there's no blood in his poo", "blood", "negated", "other"),
+        ("I think there's blood in her nappy", "blood", "uncertain", "other"),
+        ("I'm worried there's swelling on their leg", "swelling", "present", "other"),
+        ("I hurt her", "hurt", "present", "caller"),
+        ("I hurt her arm", "hurt", "present", "caller"),
+        ("I'm going to break his legs", "break his legs", "present", "caller"),
+        ("I want to kill her", "kill her", "present", "caller"),
+        ("my chest pain is worse", "chest pain", "present", "caller"),
+        ("he would be better off without me", "he would be better off without me", "present", "caller"),
+        ("I told him to kill himself", "kill himself", "present", "caller"),
+        # a time expression after the event does not swallow it, and applies even inside the target
+        ("I had a seizure years ago", "seizure", "historical", "caller"),
+        ("I had a seizure years ago", "seizure years ago", "historical", "caller"),
+        ("I had a seizure a long time ago", "seizure", "historical", "caller"),
+        ("I had a seizure two years ago", "seizure", "historical", "caller"),
+        ("I took an overdose a few years ago", "took an overdose", "historical", "caller"),
+        ("I had a seizure this morning", "seizure", "present", "caller"),
+        # negations that intensify
+        ("I can't stop thinking about killing myself", "killing myself", "present", "caller"),
+        ("I can't stop thinking about killing myself", "thinking about killing myself", "present", "caller"),
+        ("I cannot stop crying", "crying", "present", "caller"),
+        ("I can't get the thoughts of killing myself out of my head", "killing myself", "present", "caller"),
+        ("I can't think about anything but dying", "dying", "present", "caller"),
+        ("I don't want to die", "want to die", "negated", "caller"),
+        # reported speech: someone else's words, still present
+        ("saying he's going to jump", "going to jump", "present", "other"),
+        ("saying he's going to jump", "he's going to jump", "present", "other"),
+        ("he keeps saying he's going to jump", "going to jump", "present", "other"),
+        ("she keeps saying she wants to die", "wants to die", "present", "other"),
+        ("she keeps saying she wants to die", "she wants to die", "present", "other"),
+        ("he's been telling me he'll jump off the bridge", "jump off the bridge", "present", "other"),
+        ("she keeps telling me that life isn't worth living", "life isn't worth living", "present", "other"),
+        ("i keep saying i want to die", "want to die", "present", "caller"),
     ],
 )
 def test_assess_examples(text: str, target: str, assertion: str, experiencer: str) -> None:
@@ -135,3 +195,27 @@ def test_yes_and_no_stay_strings_in_rule_files() -> None:
         "  - id: n\n    category: NEGATED_EXISTENCE\n    literal: no\n"
     )
     assert parse_rules(text, ContextRules, "t.yaml").rules[0].literal == "no"
+
+
+def test_time_expression_inside_the_target_still_applies() -> None:
+    text = "I had a seizure years ago"
+    start = text.index("seizure")
+    result = assess(text, (start, len(text)))
+    assert result.assertion == "historical"
+    (mod,) = result.modifiers
+    assert text[mod.span[0] : mod.span[1]] == "years ago"
+
+
+def test_possessive_is_blocked_when_the_caller_is_the_subject() -> None:
+    assert _assess("pain in his chest", "pain")[1:] == ("other", ["OTHER_EXPERIENCER"])
+    assert _assess("I hurt his chest", "hurt")[1:] == ("caller", [])
+
+
+def test_unknown_rule_ids_are_rejected() -> None:
+    text = (
+        "version: x\nassertions: {}\nexperiencers: {}\nassertion_priority: []\nrules:\n"
+        "  - id: n\n    category: OTHER_EXPERIENCER\n    literal: his\n    blocked_by_rules: [no-such-rule]\n"
+    )
+    with pytest.raises(RuleFileError) as err:
+        parse_rules(text, ContextRules, "t.yaml")
+    assert "no-such-rule" in str(err.value)

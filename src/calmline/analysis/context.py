@@ -5,7 +5,11 @@ tokens.
 A trigger modifies a target when the target falls inside its scope; scopes stop at ``TERMINATE`` triggers
 ("but", "however", punctuation) and at the categories a rule lists in ``terminated_by``. Longer triggers win
 over the shorter ones they contain, so ``PSEUDO`` triggers ("not only", "no doubt") switch off the negation
-inside them. A trigger that overlaps the target is part of the target ("can't breathe") and never modifies it.
+inside them. A trigger that overlaps the target is part of the target ("can't breathe") and does not modify
+it, unless its rule says ``overlap: apply``: a pure time expression ("a seizure years ago") or a third-person
+possessive ("pain in his chest") inside the target still applies. A rule's ``blocked_by_rules`` switch it off
+where the caller is the subject of the target's clause ("I hurt her arm" is about the caller's act) or the
+target is about the caller ("he would be better off without me").
 
 Examples::
 
@@ -15,6 +19,8 @@ Examples::
     "what if I just took all the pills"      -> hypothetical
     "if this doesn't work I'll end it"       -> present, with a CONDITIONAL modifier (kept for safety)
     "my daughter said she wants to die"      -> experiencer other
+    "there's no blood in his poo"            -> "blood" negated, experiencer other
+    "I had a seizure years ago"              -> historical
 
 The map from category to assertion or experiencer is data in the same file.
 """
@@ -73,6 +79,14 @@ class ContextRule(BaseModel):
     terminated_by_rules: tuple[str, ...] = ()
     #: ``clause``: the scope ends at any terminator; ``sentence``: only at the end of the sentence.
     scope: Literal["clause", "sentence"] = "clause"
+    #: How far a backward scope reaches, where it differs from ``max_scope`` (``bidirectional`` rules).
+    backward_scope: int | None = Field(default=None, ge=1, le=40)
+    #: ``ignore``: a trigger overlapping the target is part of it; ``apply``: it still modifies the target.
+    overlap: Literal["ignore", "apply"] = "ignore"
+    #: Rule ids whose triggers, in the target's clause before the target or inside it, stop this trigger
+    #: from applying inside or after the target: "I hurt her arm" (the caller is the subject), "he would be
+    #: better off without me" (the target is about the caller). Triggers before the target are not blocked.
+    blocked_by_rules: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> ContextRule:
@@ -117,6 +131,10 @@ class ContextRules(BaseModel):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
+        for rule in self.rules:
+            unknown = sorted(set(rule.terminated_by_rules + rule.blocked_by_rules) - seen)
+            if unknown:
+                raise ValueError(f"rule {rule.id!r} names unknown rule ids {unknown}")
         return self
 
 
@@ -181,11 +199,18 @@ class ContextEngine:
         nearest: dict[Category, tuple[int, _Trigger]] = {}
         for trig in triggers:
             cat = trig.rule.category
-            if cat in _NON_MODIFYING or not (trig.end <= first or trig.start >= stop):
+            if cat in _NON_MODIFYING:
                 continue
-            distance = self._reach(trig, first, stop, triggers, len(doc.tokens))
-            if distance is not None and (cat not in nearest or distance < nearest[cat][0]):
-                nearest[cat] = (distance, trig)
+            distance: int | None
+            if trig.end <= first or trig.start >= stop:
+                distance = self._reach(trig, first, stop, triggers, len(doc.tokens))
+            else:
+                distance = 0 if trig.rule.overlap == "apply" else None
+            if distance is None or (cat in nearest and distance >= nearest[cat][0]):
+                continue
+            if trig.rule.blocked_by_rules and trig.end > first and self._blocked(trig, first, stop, triggers):
+                continue
+            nearest[cat] = (distance, trig)
         modifiers = tuple(
             Modifier(
                 category=trig.rule.category, rule_id=trig.rule.id, span=doc.char_span(trig.start, trig.end)
@@ -218,7 +243,7 @@ class ContextEngine:
             if first < limit:
                 return first - trig.end
         if rule.direction in ("backward", "bidirectional") and trig.start >= stop:
-            limit = max(0, trig.start - rule.max_scope)
+            limit = max(0, trig.start - (rule.backward_scope or rule.max_scope))
             for other in reversed(triggers):
                 if other.end <= trig.start and (
                     other.rule.category in ends or other.rule.id in rule.terminated_by_rules
@@ -228,6 +253,17 @@ class ContextEngine:
             if stop > limit:
                 return trig.start - stop
         return None
+
+    @staticmethod
+    def _blocked(trig: _Trigger, first: int, stop: int, triggers: tuple[_Trigger, ...]) -> bool:
+        """Whether a ``blocked_by_rules`` trigger lies in the target's clause, before or inside the target."""
+        ends = _SCOPE_ENDS["clause"]
+        clause_start = max((o.end for o in triggers if o.rule.category in ends and o.end <= first), default=0)
+        blockers = trig.rule.blocked_by_rules
+        return any(
+            o is not trig and o.rule.id in blockers and o.start >= clause_start and o.start < stop
+            for o in triggers
+        )
 
 
 _DEFAULT: dict[str, ContextEngine] = {}
