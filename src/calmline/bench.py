@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
+from calmline.events import Speaker
 
 
 def _pin_one_core() -> int | None:
@@ -27,13 +28,13 @@ def _pin_one_core() -> int | None:
     return None  # pragma: no cover
 
 
-def corpus(sets_dir: Path | None = None) -> list[tuple[str, str]]:
+def corpus(sets_dir: Path | None = None) -> list[tuple[Speaker, str]]:
     """(speaker, text) pairs from the scenarios and, if given, the labelled call set."""
     import json
 
     from calmline.sim.scenario import builtin_scenarios
 
-    pairs = [(t.speaker, t.text) for s in builtin_scenarios() for t in s.turns]
+    pairs: list[tuple[Speaker, str]] = [(t.speaker, t.text) for s in builtin_scenarios() for t in s.turns]
     path = (sets_dir or Path("eval/sets")) / "call_utterances.jsonl"
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -77,8 +78,8 @@ def bench_analyze(
     contexts: list[AnalysisContext] = []
     for i in range(n + warmup):
         speaker, text = pairs[i % len(pairs)]
-        contexts.append(AnalysisContext(text=text, speaker=speaker, seq=i, history=tuple(history[-12:])))  # type: ignore[arg-type]
-        history.append(Turn(seq=i, speaker=speaker, text=text))  # type: ignore[arg-type]
+        contexts.append(AnalysisContext(text=text, speaker=speaker, seq=i, history=tuple(history[-12:])))
+        history.append(Turn(seq=i, speaker=speaker, text=text))
         if i % 15 == 14:
             history.clear()  # a new call every 15 turns
     for ctx in contexts[:warmup]:

@@ -66,10 +66,11 @@ def test_emotion_table(text: str, emotion: str) -> None:
     emotions, _ = _emotions(text)
     assert list(emotions) == list(EMOTIONS)
     assert emotions[emotion] >= 0.5
-    assert (
-        all(score < 0.5 for name, score in emotions.items() if name not in (emotion, "neutral"))
-        or emotion == "neutral"
-    )
+    # Fused learned+lexicon scores are multi-label (GoEmotions: "ridiculous ... angry" is also annoyance), so
+    # the target must be the top emotion and clear of the third-best; neutral stays below 0.5 otherwise.
+    assert max(emotions, key=lambda e: emotions[e]) == emotion
+    if emotion != "neutral":
+        assert emotions["neutral"] < 0.5
 
 
 @pytest.mark.parametrize(
@@ -103,6 +104,15 @@ def test_distress_floor_from_prior_risk_findings() -> None:
     risk = run("I have a bottle of pills in front of me and I'm going to take them all tonight")
     (distress,) = [f.score for f in risk if f.type == "distress"]
     assert distress >= 0.95
+
+
+def test_emotion_findings_say_which_part_produced_them() -> None:
+    found = EmotionAnalyzer().analyze(AnalysisContext(text="I'm really scared"))
+    fear = next(f for f in found if f.type == "emotion" and f.level == "fear")
+    assert fear.rule_id == "learned+lexicon"
+    assert any(n.startswith("learned=") for n in fear.notes)
+    assert any(n.startswith("lexicon=") for n in fear.notes)
+    assert any(n.startswith("driver=") for n in fear.notes)
 
 
 def test_exactly_one_distress_finding_per_caller_utterance() -> None:

@@ -51,7 +51,7 @@ def test_headless_demo_summary_has_the_right_shape(tmp_path: Path, capsys):
     check_shape(summary)
     assert summary["alerts_by_call"]["demo-calm_appointment-1"] == []
     assert summary["alerts_by_call"]["demo-active_ideation_plan_means-1"] == ["suicide_risk"]
-    assert summary["alerts_by_severity"] == {"warning": 1, "high": 1, "critical": 3}
+    assert summary["alerts_by_severity"] == {"warning": 1, "high": 1, "critical": 4}
     assert summary["expectation_failures"] == []
     printed = json.loads(capsys.readouterr().out)
     assert printed == summary

@@ -1,7 +1,8 @@
 """The default analyzer registry, in run order.
 
-Context-aware risk detectors run first; the guardrail reads agent turns; emotion and distress run last so that
-they can read the risk findings of the same utterance in ``ctx.prior``.
+Context-aware risk detectors run first (the learned suicide safety net right after the rule-based
+suicide analyzer, so it sees the rules' findings in ``ctx.prior``); the guardrail reads agent turns;
+emotion and distress run last so that they can read the risk findings of the same utterance in ``ctx.prior``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from calmline.analysis.base import Analyzer, AnalyzerRegistry
 from calmline.analysis.emotion import EmotionAnalyzer
 from calmline.analysis.guardrail import GuardrailAnalyzer
+from calmline.analysis.learned_risk import LearnedRiskAnalyzer
 from calmline.analysis.medical import MedicalAnalyzer
 from calmline.analysis.requests import RequestAnalyzer
 from calmline.analysis.suicide import SelfHarmAnalyzer, SuicideAnalyzer
@@ -19,6 +21,7 @@ def default_analyzers(language: str = "en") -> list[Analyzer]:
     """Fresh instances of the default analyzers, in run order (not yet set up)."""
     return [
         SuicideAnalyzer(language),
+        LearnedRiskAnalyzer(language),
         SelfHarmAnalyzer(language),
         MedicalAnalyzer(language),
         ViolenceAnalyzer(language),

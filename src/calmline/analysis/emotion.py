@@ -1,10 +1,18 @@
-"""Emotion and distress of caller utterances (lexicon-based; a learned model may be fused in later).
+"""Emotion and distress of caller utterances: learned emotion heads fused with the emotion lexicon.
 
 For every caller utterance the analyzer returns one ``emotion`` finding for each of :data:`EMOTIONS`
 (``level`` is the emotion, ``score`` 0..1, 0.5 or more means present, evidence where cue words matched) and
 exactly one ``distress`` finding (``level`` "distress"). Emotions are polarity; distress is intensity, built
 from negative emotions, intensifiers ("so", "really"), exclamation, repeated words ("please please"), crying
 words, and a floor set by risk findings already in ``ctx.prior`` (hence this analyzer runs last).
+
+Fusion: the lexicon scores (noisy-or of context-weighted cues) and the raw decision values of the learned
+TF-IDF and static-embedding heads go into a per-class logistic stacker fitted on out-of-fold values
+(``calmline.training``), so its probability is calibrated; the class's cross-validated threshold is then
+mapped monotonically to 0.5. The learned part dominates on general text; lexicon cues still count for
+call-specific phrasing. A cue that the context engine finds negated or hypothetical ("I'm not angry")
+caps the emotion below 0.5 (historical: below 0.5 but above 0), whatever the learned part says.
+Each finding has ``rule_id`` "learned+lexicon" and notes with both parts.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from calmline.analysis.base import AnalysisContext
 from calmline.analysis.context import ContextEngine, default_engine
+from calmline.analysis.learned import LearnedModels, load_models
+from calmline.analysis.learned.model import threshold_to_half
 from calmline.analysis.rules import load_rules
 from calmline.analysis.text import FILLERS, compile_pattern, normalize
 from calmline.events import Finding, Speaker
@@ -29,6 +39,8 @@ EMOTIONS: tuple[str, ...] = ("anger", "frustration", "fear", "sadness", "confusi
 #: How much of a cue counts under each assertion.
 _CUE_WEIGHT = {"present": 1.0, "uncertain": 0.8, "historical": 0.5, "hypothetical": 0.0, "negated": 0.0}
 _WORD = re.compile(r"[^\W_]+")
+#: Caps on an emotion's fused score when all of its lexicon cues were context-suppressed.
+_SUPPRESSED_CAP = {"negated": 0.2, "hypothetical": 0.2, "historical": 0.45}
 
 
 class Cue(BaseModel):
@@ -69,7 +81,7 @@ class EmotionAnalyzer:
     """Lexicon emotions and distress for caller utterances."""
 
     name = "emotion"
-    code_version = "1"
+    code_version = "2"
     speakers: frozenset[Speaker] = frozenset({"caller"})
 
     def __init__(self, language: str = "en") -> None:
@@ -79,16 +91,22 @@ class EmotionAnalyzer:
         self._cues: list[tuple[str, Cue, list[re.Pattern[str]]]] = []
         self._intensifier: re.Pattern[str] | None = None
         self._crying: re.Pattern[str] | None = None
+        self._models: LearnedModels | None = None
 
     @property
     def version(self) -> str:
-        """``<code version>+<lexicon version>``."""
+        """``<code version>+<lexicon version>+<learned artifact version>``."""
         self.setup()
-        assert self._lexicon is not None
-        return f"{self.code_version}+{self._lexicon.version}"
+        assert self._lexicon is not None and self._models is not None
+        return f"{self.code_version}+{self._lexicon.version}+{self._models.version}"
 
     def setup(self) -> None:
-        """Load and compile the lexicon once."""
+        """Load and compile the lexicon and load the learned heads, once."""
+        self._setup_lexicon()
+        if self._models is None:
+            self._models = load_models()
+
+    def _setup_lexicon(self) -> None:
         if self._lexicon is not None:
             return
         lex = load_rules("emotion.yaml", EmotionLexicon, self.language)
@@ -105,19 +123,63 @@ class EmotionAnalyzer:
     def analyze(self, ctx: AnalysisContext) -> Sequence[Finding]:
         """Seven emotion findings and one distress finding."""
         self.setup()
+        assert self._lexicon is not None and self._context is not None and self._models is not None
+        lex, spans, suppressed, n_intens = self._lexicon_scores(ctx)
+        models = self._models
+        lex_vec = [lex[e] for e in EMOTIONS]
+        learned_p, fused_p = models.emotion_learned_and_fused(ctx.text, lex_vec)
+        fused_thr = models.emotion_fusion.thresholds
+        learned_thr = models.emotion_stack.thresholds
+        scores: dict[str, float] = {}
+        out: list[Finding] = []
+        for j, e in enumerate(EMOTIONS):
+            score = threshold_to_half(float(fused_p[j]), float(fused_thr[j]))
+            learned = threshold_to_half(float(learned_p[j]), float(learned_thr[j]))
+            notes = [f"learned={learned:.3f}", f"lexicon={lex[e]:.3f}", f"fused_p={float(fused_p[j]):.3f}"]
+            if e in suppressed:
+                score = min(score, _SUPPRESSED_CAP[suppressed[e]])
+                notes.append(f"lexicon cue {suppressed[e]}: capped")
+            if e == "neutral" and any(scores[o] >= 0.5 for o in EMOTIONS if o != "neutral"):
+                score = min(score, 0.49)
+            driver = {(True, True): "both", (True, False): "learned", (False, True): "lexicon"}.get(
+                (learned >= 0.5, lex[e] >= 0.5), "none"
+            )
+            notes.append(f"driver={driver}")
+            scores[e] = round(min(1.0, max(0.0, score)), 4)
+            out.append(self._finding("emotion", e, scores[e], spans[e], "learned+lexicon", tuple(notes)))
+        # Distress is intensity: lexicon polarity, or the above-threshold part of the fused score.
+        negative = {e: max(lex[e], max(0.0, 2.0 * scores[e] - 1.0)) for e in EMOTIONS}
+        distress, distress_spans = self._distress(ctx, negative, n_intens)
+        out.append(self._finding("distress", "distress", distress, distress_spans, "distress-lexicon", ()))
+        return out
+
+    def lexicon_scores(self, text: str) -> dict[str, float]:
+        """The lexicon part alone (seven scores, ``neutral`` = 1 - max of the others)."""
+        self._setup_lexicon()
+        return self._lexicon_scores(AnalysisContext(text=text))[0]
+
+    def _lexicon_scores(
+        self, ctx: AnalysisContext
+    ) -> tuple[dict[str, float], dict[str, set[tuple[int, int]]], dict[str, str], int]:
         assert self._lexicon is not None and self._context is not None
-        assert self._intensifier is not None and self._crying is not None
+        assert self._intensifier is not None
         doc = normalize(ctx.text)
         triggers = self._context.triggers(doc)
         intens = [doc.token_range(*m.span()) for m in self._intensifier.finditer(doc.norm)]
         found: dict[str, list[float]] = {e: [] for e in EMOTIONS}
         spans: dict[str, set[tuple[int, int]]] = {e: set() for e in EMOTIONS}
+        muted: dict[str, list[str]] = {e: [] for e in EMOTIONS}
+        asserted: set[str] = set()
         for emotion, cue, regexes in self._cues:
             for regex in regexes:
                 for m in regex.finditer(doc.norm):
                     first, stop = doc.token_range(*m.span())
                     result = self._context.assess_tokens(doc, first, stop, triggers)
                     weight = cue.weight * _CUE_WEIGHT[result.assertion]
+                    if result.assertion in _SUPPRESSED_CAP:
+                        muted[emotion].append(result.assertion)
+                    else:
+                        asserted.add(emotion)
                     if weight <= 0:
                         continue
                     if any(0 < first - e <= 1 or (s <= first < e) for s, e in intens):
@@ -126,10 +188,13 @@ class EmotionAnalyzer:
                     spans[emotion].add(doc.char_span(first, stop))
         scores = {e: _noisy_or(found[e]) for e in EMOTIONS if e != "neutral"}
         scores["neutral"] = round(max(0.0, 1.0 - max(scores.values(), default=0.0)), 4)
-        out = [self._finding("emotion", e, scores[e], spans[e]) for e in EMOTIONS]
-        distress, distress_spans = self._distress(ctx, scores, len(intens))
-        out.append(self._finding("distress", "distress", distress, distress_spans))
-        return out
+        # an emotion whose every cue was negated/hypothetical/historical (and none counted fully)
+        suppressed = {
+            e: min(muted[e], key=lambda a: _SUPPRESSED_CAP[a])
+            for e in EMOTIONS
+            if muted[e] and e not in asserted
+        }
+        return scores, spans, suppressed, len(intens)
 
     def _distress(
         self, ctx: AnalysisContext, scores: dict[str, float], intensifiers: int
@@ -166,7 +231,15 @@ class EmotionAnalyzer:
                     break
         return best
 
-    def _finding(self, type_: str, level: str, score: float, spans: set[tuple[int, int]]) -> Finding:
+    def _finding(
+        self,
+        type_: str,
+        level: str,
+        score: float,
+        spans: set[tuple[int, int]],
+        rule_id: str,
+        notes: tuple[str, ...],
+    ) -> Finding:
         return Finding(
             type=type_,
             level=level,
@@ -174,7 +247,8 @@ class EmotionAnalyzer:
             evidence=tuple(sorted(spans)),
             analyzer=self.name,
             analyzer_version=self.version,
-            rule_id=f"{type_}-lexicon",
+            rule_id=rule_id,
+            notes=notes,
         )
 
 

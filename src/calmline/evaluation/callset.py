@@ -195,18 +195,18 @@ def evaluate_callset(
     rows = [r for r in load_rows(path) if split is None or split_of(r.id) == split]
     found = analyse(rows, registry)
     texts = [" ".join((*r.history, r.text)) for r in rows]
-    split = _folds(rows, folds, seed)
+    fold_rows = _folds(rows, folds, seed)
     per_type: dict[str, Any] = {}
     for kind in RISK_TYPES:
         y = np.array([gold_positive(r, kind) for r in rows])
         if not y.any():
             continue
         ours = np.array([predicted_positive(f, kind) for f in found])
-        per_fold = [_prf(y[idx], ours[idx])["f1"] for idx in split]
+        per_fold = [_prf(y[idx], ours[idx])["f1"] for idx in fold_rows]
         per_type[kind] = {
             "calmline": {**_prf(y, ours), "f1_fold_sd": round(float(np.std(per_fold)), 4)},
             "keyword": _prf(y, _keyword(texts, kind)),
-            "tfidf_lr": _prf(y, _tfidf_lr(texts, y, split, seed)),
+            "tfidf_lr": _prf(y, _tfidf_lr(texts, y, fold_rows, seed)),
         }
     return {
         "rows": len(rows),

@@ -30,6 +30,7 @@ DEFAULT_RULES: tuple[KeywordRule, ...] = (
     KeywordRule("take them all tonight", "suicide_risk", "imminent", tier="imminent", score=0.97),
     KeywordRule("crushing pain in my chest", "medical_emergency", "emergency", score=0.95),
     KeywordRule("face is drooping", "medical_emergency", "emergency", experiencer="other", score=0.95),
+    KeywordRule("the worst one i've ever had", "medical_emergency", "emergency", score=0.85),
     KeywordRule("he hits me", "abuse_disclosure", "disclosed", score=0.9),
     KeywordRule("my father's test results", "phi_request_third_party", "request", score=0.8),
     KeywordRule("how much paracetamol", "medical_advice_request", "dosing", score=0.8),

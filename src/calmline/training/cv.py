@@ -13,18 +13,20 @@ from sklearn.metrics import average_precision_score, precision_recall_fscore_sup
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
-def fit_lr(x: sp.csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
-    """The one logistic-regression recipe used by every head (liblinear, L2)."""
+def fit_lr(x: sp.csr_matrix, y: np.ndarray, c: float, w: np.ndarray | None = None) -> LogisticRegression:
+    """The one logistic-regression recipe used by every head (liblinear, L2, optional sample weights)."""
     model = LogisticRegression(C=c, solver="liblinear", max_iter=300)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=w)
     return model
 
 
-def oof_scores(x: sp.csr_matrix, y: np.ndarray, folds: Folds, c: float) -> np.ndarray:
+def oof_scores(
+    x: sp.csr_matrix, y: np.ndarray, folds: Folds, c: float, w: np.ndarray | None = None
+) -> np.ndarray:
     """Out-of-fold decision values of :func:`fit_lr` for a binary target."""
     out = np.zeros(len(y), dtype=np.float64)
     for tr, te in folds:
-        out[te] = fit_lr(x[tr], y[tr], c).decision_function(x[te])
+        out[te] = fit_lr(x[tr], y[tr], c, None if w is None else w[tr]).decision_function(x[te])
     return out
 
 
@@ -37,7 +39,8 @@ def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def sigmoid(v: np.ndarray) -> np.ndarray:
     """Logistic function."""
-    return 1.0 / (1.0 + np.exp(-v))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-v))
+    return out
 
 
 def best_f_threshold(p: np.ndarray, y: np.ndarray, beta: float = 1.0, min_recall: float = 0.0) -> float:
@@ -60,17 +63,23 @@ def best_f_threshold(p: np.ndarray, y: np.ndarray, beta: float = 1.0, min_recall
 
 
 def crossfit(
-    z: np.ndarray, y: np.ndarray, folds: Folds, choose: Callable[[np.ndarray, np.ndarray], float]
+    z: np.ndarray,
+    y: np.ndarray,
+    folds: Folds,
+    choose: Callable[[np.ndarray, np.ndarray], float],
+    threshold_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each fold, calibrate and choose the threshold on the *other* folds' OOF scores, apply to it.
 
+    ``threshold_mask`` restricts the examples the threshold is chosen on (e.g. the cleanly labelled ones).
     Returns (calibrated probabilities, 0/1 decisions) for every example.
     """
     prob = np.zeros(len(y))
     pred = np.zeros(len(y), dtype=int)
     for tr, te in folds:
         a, b = fit_platt(z[tr], y[tr])
-        thr = choose(sigmoid(a * z[tr] + b), y[tr])
+        sel = tr if threshold_mask is None else tr[threshold_mask[tr]]
+        thr = choose(sigmoid(a * z[sel] + b), y[sel])
         prob[te] = sigmoid(a * z[te] + b)
         pred[te] = (prob[te] >= thr).astype(int)
     return prob, pred
@@ -91,9 +100,11 @@ def ece(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 def binary_metrics(y: np.ndarray, pred: np.ndarray, prob: np.ndarray | None) -> dict[str, Any]:
     """Precision/recall/F1 (+ PR-AUC, ECE, Brier when probabilities are given)."""
     p, r, f, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
-    out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum()), "precision": round(float(p), 4),
+    out: dict[str, Any] = {"n": len(y), "positives": int(y.sum()), "precision": round(float(p), 4),
                            "recall": round(float(r), 4), "f1": round(float(f), 4)}
-    if prob is not None:
+    neg = int((y == 0).sum())
+    out["fpr"] = round(float(((pred == 1) & (y == 0)).sum() / neg), 4) if neg else None
+    if prob is not None and 0 < y.sum() < len(y):
         out["pr_auc"] = round(float(average_precision_score(y, prob)), 4)
         out["ece"] = round(ece(prob, y), 4)
         out["brier"] = round(float(np.mean((prob - y) ** 2)), 4)
@@ -111,3 +122,24 @@ def keyword_scores(texts: Sequence[str], keywords: Sequence[str]) -> np.ndarray:
 
     pads = [f" {k} " for k in keywords]
     return np.array([int(any(k in f" {normalize(t)} " for k in pads)) for t in texts])
+
+
+def alert_threshold(
+    p: np.ndarray, y: np.ndarray, precision_set: np.ndarray, fp_set: np.ndarray,
+    min_precision: float = 0.9, max_fp_rate: float = 0.02,
+) -> float:
+    """Lowest threshold meeting both constraints, else 1.0.
+
+    Precision >= ``min_precision`` on ``precision_set`` (indices) and at most ``max_fp_rate`` of ``fp_set``
+    (indices of known negatives) at or above it.
+    """
+    ps, ys = p[precision_set], y[precision_set]
+    pf = p[fp_set]
+    for t in np.unique(np.round(p, 4)):
+        flagged = ps >= t
+        if not flagged.any():
+            break
+        prec = ys[flagged].mean()
+        if prec >= min_precision and (pf >= t).mean() <= max_fp_rate:
+            return float(t)
+    return 1.0

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 #: The seven caller-emotion classes, in output column order.
-EMOTION_CLASSES: tuple[str, ...] = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")
+EMOTION_CLASSES: tuple[str, ...] = (
+    "anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral"
+)
 
-#: GoEmotions (28 labels) -> calmline emotion class. Labels not listed (admiration, amusement, approval,
+#: GoEmotions (28 labels) -> calmline emotion class. Labels not listed (admiration, amusement,
+#: approval,
 #: caring, curiosity, desire, embarrassment, excitement, gratitude, joy, love, optimism, pride,
 #: realization, surprise) are out of scope: an example carrying only such labels is not used for the
 #: emotion head. Rationale (docs/EVALUATION_learned_draft.md):

@@ -22,6 +22,7 @@ from calmline.analysis.learned.model import (
     FEATURES_FILE,
     WORD_VOCAB_FILE,
     Featurizer,
+    save_npz,
     write_vocab,
 )
 from calmline.analysis.learned.text import char_features, normalize, word_features
@@ -88,7 +89,7 @@ def build_feature_artifacts(
     write_vocab(out_dir / CHAR_VOCAB_FILE, cv)
     write_vocab(out_dir / EMB_VOCAB_FILE, list(emb_vocab))
     meta = json.dumps({"char_n_min": CHAR_N_MIN, "char_n_max": CHAR_N_MAX})
-    np.savez_compressed(
+    save_npz(
         out_dir / FEATURES_FILE,
         word_idf=widf,
         char_idf=cidf,
@@ -130,7 +131,9 @@ class FeatureMatrices:
         )
         self.emb = emb
 
-    def stacked(self, scales: Sequence[float], blocks: Sequence[str] = ("words", "chars", "emb")) -> sp.csr_matrix:
+    def stacked(
+        self, scales: Sequence[float], blocks: Sequence[str] = ("words", "chars", "emb")
+    ) -> sp.csr_matrix:
         """Horizontally stacked (scaled) blocks; a block left out of ``blocks`` is zero-width."""
         parts = []
         if "words" in blocks:

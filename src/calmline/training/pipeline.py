@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
-from calmline.analysis.learned.model import Featurizer, LinearHead
+from calmline.analysis.learned import EMOTION_FUSION_FILE, EMOTION_STACK_FILE
+from calmline.analysis.learned.model import MANIFEST_FILE, Featurizer, LinearHead, write_manifest
 from calmline.training import cv
 from calmline.training import data as D
+from calmline.training.emotion_stack import evaluate_stack, fit_stacker, lexicon_matrix
 from calmline.training.features import FeatureMatrices, build_feature_artifacts, distill_static_embedding
 from calmline.training.synthetic import synthetic_suicide_set
 
@@ -28,12 +30,14 @@ PCA_DIMS = 256
 N_FOLDS = 5
 GOEMOTIONS_SUICIDE_NEGATIVES = 4000
 BLOCKS = ("words", "chars", "emb")
+#: Share of the suicide head's training weight per source (synthetic is clean but tiny).
+SUICIDE_SOURCE_SHARE = {"cssrs_posts": 0.3, "synthetic": 0.4, "goemotions_negatives": 0.3}
 
 #: Per-task recipe: regularisation C, block scales (0 = block unused), threshold objective.
 RECIPES: dict[str, dict[str, Any]] = {
     "emotions": {"c": 1.0, "scales": (1.0, 1.0, 0.0), "beta": 1.0, "min_recall": 0.0},
-    "suicide": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 2.0, "min_recall": 0.9},
-    "violence": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 1.0, "min_recall": 0.0},
+    "emotions_emb": {"c": 4.0, "scales": (0.0, 0.0, 1.0), "beta": 1.0, "min_recall": 0.0},
+    "suicide": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 1.0, "min_recall": 0.9},
     "cssrs_user": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 1.0, "min_recall": 0.0},
 }
 
@@ -42,7 +46,8 @@ EMOTION_KEYWORDS: dict[str, list[str]] = {
     "frustration": ["annoying", "annoyed", "frustrated", "frustrating", "ridiculous", "again", "seriously",
                     "sick of", "tired of", "stupid", "wrong"],
     "fear": ["scared", "afraid", "terrified", "fear", "worried", "nervous", "anxious", "panic", "scary"],
-    "sadness": ["sad", "sorry", "miss", "lost", "died", "crying", "depressed", "disappointed", "unfortunately"],
+    "sadness": ["sad", "sorry", "miss", "lost", "died", "crying", "depressed", "disappointed",
+                "unfortunately"],
     "confusion": ["confused", "dont understand", "what do you mean", "not sure", "huh", "why", "how"],
     "relief": ["relieved", "relief", "thank god", "finally", "phew", "glad"],
     "neutral": ["ok", "okay", "yes", "the", "is"],
@@ -65,6 +70,13 @@ class Task:
     folds: cv.Folds
     subsets: dict[str, np.ndarray] = field(default_factory=dict)  # named index sets to report separately
     keywords: dict[str, list[str]] = field(default_factory=dict)
+    #: examples the decision threshold is chosen on (None = all); calibration always uses all.
+    threshold_mask: np.ndarray | None = None
+    #: per-example training weights (None = 1)
+    weights: np.ndarray | None = None
+    #: (n, 7) lexicon scores (emotions only), computed at the start of a run: the lexicon reads
+    #: emotion.yaml/context.yaml, which must not change under a long run.
+    lexicon: np.ndarray | None = None
 
 
 def _suicide_task(data_dir: Path, seed: int) -> Task:
@@ -95,39 +107,75 @@ def _suicide_task(data_dir: Path, seed: int) -> Task:
     folds = list(StratifiedGroupKFold(N_FOLDS, shuffle=True, random_state=seed).split(texts, ya, groups))
     src = np.asarray(source)
     subsets = {s: np.flatnonzero(src == s) for s in ("cssrs_posts", "synthetic", "goemotions_negatives")}
+    # Threshold on the cleanly labelled examples only: cssrs post labels are their *user's* label and many
+    # posts of at-risk users carry no intent, so a recall target on them would push the threshold too low.
+    clean = src != "cssrs_posts"
+    # The few clean, in-register synthetic utterances would be drowned by ~5k noisy user-labelled posts:
+    # give each source a fixed share of the total weight.
+    weights = np.ones(len(ya))
+    for s, share in SUICIDE_SOURCE_SHARE.items():
+        m = src == s
+        weights[m] = share * len(ya) / m.sum()
     return Task("suicide", ("suicidal_intent",), texts, ya.reshape(-1, 1), folds, subsets,
-                {"suicidal_intent": SUICIDE_KEYWORDS})
+                {"suicidal_intent": SUICIDE_KEYWORDS}, clean, weights)
 
 
 def build_tasks(data_dir: Path, seed: int) -> dict[str, Task]:
-    """All four training problems with their seeded folds."""
+    """The shipped training problems with their seeded folds (no ETHOS: it is GPL-3.0, see model cards)."""
     em = D.load_emotions(data_dir)
     ye = np.asarray(em.labels)
     emo = Task("emotions", D.EMOTION_CLASSES, em.texts, ye,
                list(KFold(N_FOLDS, shuffle=True, random_state=seed).split(ye)), keywords=EMOTION_KEYWORDS)
-    vi = D.load_violence(data_dir)
-    yv = np.asarray(vi.labels)
-    vio = Task("violence", ("incites_violence",), vi.texts, yv.reshape(-1, 1),
-               list(StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed).split(vi.texts, vi.strata)),
-               keywords={"incites_violence": VIOLENCE_KEYWORDS})
     users = D.load_cssrs(data_dir)
     yu = np.asarray([int(u.positive) for u in users])
     ordinal = [D.CSSRS_LABELS.index(u.label) for u in users]
     usr = Task("cssrs_user", ("ideation_or_worse",), ["\n\n".join(u.posts) for u in users], yu.reshape(-1, 1),
                list(StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed).split(ordinal, ordinal)),
                keywords={"ideation_or_worse": SUICIDE_KEYWORDS})
-    return {"emotions": emo, "suicide": _suicide_task(data_dir, seed), "violence": vio, "cssrs_user": usr}
+    return {"emotions": emo, "suicide": _suicide_task(data_dir, seed), "cssrs_user": usr}
 
 
 def corpus_for_vocab(tasks: dict[str, Task]) -> list[str]:
-    """Texts the TF-IDF vocabulary/idf are fitted on (unsupervised; all dev texts, de-duplicated)."""
+    """Texts the TF-IDF vocabulary/idf are fitted on (unsupervised; shipped tasks' texts, de-duplicated).
+
+    Never ETHOS (GPL-3.0): ``build_tasks`` does not load it, and this refuses a task named ``violence``.
+    """
     seen: dict[str, None] = {}
     for t in tasks.values():
+        if t.name == "violence":
+            raise ValueError("ETHOS-derived text must not enter the shipped vocabulary")
         if t.name == "cssrs_user":
             continue  # its texts are the concatenated cssrs posts already in the suicide task
         for x in t.texts:
             seen.setdefault(x, None)
     return list(seen)
+
+
+def evaluate_rule_violence(data_dir: Path) -> dict[str, Any]:
+    """Measurement only: the rule-based ``violence_threat`` detector against ETHOS ``violence`` labels.
+
+    A comment counts as flagged when the default registry asserts a *present* ``violence_threat`` finding.
+    ETHOS (GPL-3.0) is read here and nowhere in training; nothing derived from it is written anywhere.
+    """
+    from calmline.analysis import AnalysisContext
+    from calmline.analysis.defaults import default_registry
+
+    vi = D.load_violence(data_dir)
+    reg = default_registry()
+    reg.setup()
+    y = np.asarray(vi.labels)
+    pred = np.zeros(len(y), dtype=int)
+    for i, text in enumerate(vi.texts):
+        found = reg.run(AnalysisContext(text=text))
+        pred[i] = int(any(f.type == "violence_threat" and f.assertion == "present" for f in found))
+    out: dict[str, Any] = {"rule_based": cv.binary_metrics(y, pred, None)}
+    strata = np.asarray(vi.strata)
+    for s in sorted(set(vi.strata)):
+        m = strata == s
+        out["rule_based"][f"subset:{s}"] = {"n": int(m.sum()), "flagged": int(pred[m].sum()),
+                                            "positives": int(y[m].sum())}
+    out["keywords"] = cv.binary_metrics(y, cv.keyword_scores(vi.texts, VIOLENCE_KEYWORDS), None)
+    return out
 
 
 def _design(fm: FeatureMatrices, scales: tuple[float, float, float]) -> Any:
@@ -144,16 +192,22 @@ def evaluate_task(task: Task, fm: FeatureMatrices, recipe: dict[str, Any]) -> di
     out: dict[str, Any] = {"n": len(task.texts), "recipe": {k: v for k, v in recipe.items()}}
     variants = {"model": recipe["scales"], "tfidf_lr": (1.0, 1.0, 0.0), "embedding_lr": (0.0, 0.0, 1.0)}
     for vname, scales in variants.items():
+        if vname != "model" and tuple(scales) == tuple(recipe["scales"]):
+            out[vname] = out["model"]  # same design as the shipped recipe
+            continue
         x = _design(fm, scales)
         per_class: dict[str, Any] = {}
         for j, lab in enumerate(task.labels):
             yj = task.y[:, j]
-            z = cv.oof_scores(x, yj, task.folds, recipe["c"])
-            prob, pred = cv.crossfit(z, yj, task.folds, _chooser(recipe))
+            z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights)
+            prob, pred = cv.crossfit(z, yj, task.folds, _chooser(recipe), task.threshold_mask)
             m = cv.binary_metrics(yj, pred, prob)
             for sname, idx in task.subsets.items():
-                m[f"subset:{sname}"] = cv.binary_metrics(yj[idx], pred[idx], None) | (
+                m[f"subset:{sname}"] = cv.binary_metrics(yj[idx], pred[idx], prob[idx]) | (
                     {"mean_prob": round(float(prob[idx].mean()), 4)})
+            if task.threshold_mask is not None:
+                idx = np.flatnonzero(task.threshold_mask)
+                m["subset:threshold_set"] = cv.binary_metrics(yj[idx], pred[idx], prob[idx])
             per_class[lab] = m
         out[vname] = {"per_class": per_class, "macro_f1": cv.macro(per_class),
                       "macro_pr_auc": cv.macro(per_class, "pr_auc")}
@@ -180,15 +234,16 @@ def fit_head(task: Task, fm: FeatureMatrices, recipe: dict[str, Any], featurizer
     thr = np.zeros(k, np.float32)
     for j in range(k):
         yj = task.y[:, j]
-        z = cv.oof_scores(x, yj, task.folds, recipe["c"])
+        z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights)
         a, b = cv.fit_platt(z, yj)
         ca[j], cb[j] = a, b
-        thr[j] = _chooser(recipe)(cv.sigmoid(a * z + b), yj)
-        coef = cv.fit_lr(x, yj, recipe["c"])
+        sel = np.ones(len(yj), bool) if task.threshold_mask is None else task.threshold_mask
+        thr[j] = _chooser(recipe)(cv.sigmoid(a * z[sel] + b), yj[sel])
+        coef = cv.fit_lr(x, yj, recipe["c"], task.weights)
         w = coef.coef_[0]
         bias[j] = coef.intercept_[0]
         off = 0
-        for block, s, target in zip(BLOCKS, scales, (w_word, w_char, w_emb), strict=True):
+        for s, target in zip(scales, (w_word, w_char, w_emb), strict=True):
             if s > 0:
                 size = target.shape[0]
                 target[:, j] = w[off : off + size]
@@ -196,8 +251,65 @@ def fit_head(task: Task, fm: FeatureMatrices, recipe: dict[str, Any], featurizer
     return LinearHead(task.labels, np.asarray(scales, np.float32), w_word, w_char, w_emb, bias, ca, cb, thr)
 
 
+#: Operating point of the learned suicide *alert* (LearnedRiskAnalyzer): precision on the synthetic
+#: call-style set and share of GoEmotions comments flagged.
+ALERT_MIN_PRECISION = 0.9
+ALERT_MAX_GOEMOTIONS_RATE = 0.02
+
+
+def suicide_alert_threshold(task: Task, prob: np.ndarray, idx: np.ndarray | None = None) -> float:
+    """High-precision alert threshold on calibrated probabilities ``prob`` (restricted to rows ``idx``)."""
+    rows = np.arange(len(task.texts)) if idx is None else idx
+    syn = np.intersect1d(task.subsets["synthetic"], rows)
+    ge = np.intersect1d(task.subsets["goemotions_negatives"], rows)
+    return cv.alert_threshold(prob, task.y[:, 0], syn, ge, ALERT_MIN_PRECISION, ALERT_MAX_GOEMOTIONS_RATE)
+
+
+def evaluate_alert(task: Task, fm: FeatureMatrices, recipe: dict[str, Any]) -> dict[str, Any]:
+    """Cross-fitted alert operating point.
+
+    The threshold is chosen on four folds' OOF probabilities and applied to the fifth; metrics per source.
+    """
+    x = _design(fm, recipe["scales"])
+    y = task.y[:, 0]
+    z = cv.oof_scores(x, y, task.folds, recipe["c"], task.weights)
+    prob = np.zeros(len(y))
+    pred = np.zeros(len(y), dtype=int)
+    thresholds = []
+    for tr, te in task.folds:
+        a, b = cv.fit_platt(z[tr], y[tr])
+        p_all = cv.sigmoid(a * z + b)
+        thr = suicide_alert_threshold(task, p_all, tr)
+        thresholds.append(round(thr, 4))
+        prob[te] = p_all[te]
+        pred[te] = (prob[te] >= thr).astype(int)
+    out: dict[str, Any] = {"fold_thresholds": thresholds}
+    for sname, idx in task.subsets.items():
+        m = cv.binary_metrics(y[idx], pred[idx], prob[idx])
+        out[sname] = m | {"flagged_rate": round(float(pred[idx].mean()), 4)}
+    return out
+
+
+def emotion_stack_inputs(
+    task: Task, fm: FeatureMatrices, with_lexicon: bool
+) -> dict[str, np.ndarray]:
+    """Named OOF stacker inputs: ``<head>:<class>`` decision values (+ ``lexicon:<class>``)."""
+    inputs: dict[str, np.ndarray] = {}
+    for head in ("emotions", "emotions_emb"):
+        r = RECIPES[head]
+        x = _design(fm, r["scales"])
+        for j, lab in enumerate(task.labels):
+            inputs[f"{head}:{lab}"] = cv.oof_scores(x, task.y[:, j], task.folds, r["c"])
+    if with_lexicon:
+        lex = task.lexicon if task.lexicon is not None else lexicon_matrix(task.texts)
+        for j, lab in enumerate(task.labels):
+            inputs[f"lexicon:{lab}"] = lex[:, j]
+    return inputs
+
+
 def _prepare(data_dir: Path, out_dir: Path, seed: int) -> tuple[dict[str, Task], Featurizer]:
     tasks = build_tasks(data_dir, seed)
+    tasks["emotions"].lexicon = lexicon_matrix(tasks["emotions"].texts)
     vocab, matrix = distill_static_embedding(PCA_DIMS)
     build_feature_artifacts(corpus_for_vocab(tasks), vocab, matrix, out_dir)
     return tasks, Featurizer(out_dir)
@@ -209,12 +321,34 @@ def train_all(data_dir: Path, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     np.random.seed(seed)
     tasks, featurizer = _prepare(data_dir, out_dir, seed)
     summary: dict[str, Any] = {"seed": seed, "heads": {}}
+    np.random.seed(seed)
+    manifest: dict[str, Any] = {"seed": seed}
     for name, task in tasks.items():
         fm = FeatureMatrices(featurizer, task.texts)
         head = fit_head(task, fm, RECIPES[name], featurizer)
         head.save(out_dir / f"{name}.npz")
-        summary["heads"][name] = {"labels": list(head.labels), "thresholds": [round(float(t), 4) for t in head.thresholds],
-                                  "n_train": len(task.texts)}
+        if name == "emotions":
+            fit_head(task, fm, RECIPES["emotions_emb"], featurizer).save(out_dir / "emotions_emb.npz")
+            inputs = emotion_stack_inputs(task, fm, with_lexicon=True)
+            learned = {k: v for k, v in inputs.items() if not k.startswith("lexicon:")}
+            stack = fit_stacker(learned, task.y, task.folds, task.labels)
+            stack.save(out_dir / EMOTION_STACK_FILE)
+            fusion = fit_stacker(inputs, task.y, task.folds, task.labels)
+            fusion.save(out_dir / EMOTION_FUSION_FILE)
+            summary["heads"]["emotion_stack"] = [round(float(t), 4) for t in stack.thresholds]
+            summary["heads"]["emotion_fusion"] = [round(float(t), 4) for t in fusion.thresholds]
+        if name == "suicide":
+            x = _design(fm, RECIPES[name]["scales"])
+            z = cv.oof_scores(x, task.y[:, 0], task.folds, RECIPES[name]["c"], task.weights)
+            prob = cv.sigmoid(head.calib_a[0] * z + head.calib_b[0])
+            manifest["suicide_alert_threshold"] = round(suicide_alert_threshold(task, prob), 4)
+        summary["heads"][name] = {
+            "labels": list(head.labels),
+            "thresholds": [round(float(t), 4) for t in head.thresholds],
+            "n_train": len(task.texts),
+        }
+    write_manifest(out_dir, manifest)
+    summary["manifest"] = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     summary["files"] = {p.name: p.stat().st_size for p in sorted(out_dir.iterdir()) if p.is_file()}
     summary["seconds"] = round(time.time() - t0, 1)
     return summary
@@ -231,8 +365,25 @@ def evaluate(data_dir: Path, seed: int = 0, tasks_wanted: tuple[str, ...] | None
             if tasks_wanted and name not in tasks_wanted:
                 continue
             t = time.time()
-            report[name] = evaluate_task(task, FeatureMatrices(featurizer, task.texts), RECIPES[name])
+            fm = FeatureMatrices(featurizer, task.texts)
+            report[name] = evaluate_task(task, fm, RECIPES[name])
+            if name == "suicide":
+                report[name]["alert"] = evaluate_alert(task, fm, RECIPES[name])
+            if name == "emotions":
+                inputs = emotion_stack_inputs(task, fm, with_lexicon=True)
+                k = len(task.labels)
+                variants = {
+                    "stack_tfidf+emb": ("emotions", "emotions_emb"),
+                    "fusion_tfidf+emb+lexicon": ("emotions", "emotions_emb", "lexicon"),
+                    "lexicon_only_calibrated": ("lexicon",),
+                }
+                for vname, prefixes in variants.items():
+                    f = np.column_stack([v for n, v in inputs.items() if n.split(":")[0] in prefixes])
+                    report[name][vname] = evaluate_stack([f] * k, task.y, task.folds, task.labels)
             report[name]["seconds"] = round(time.time() - t, 1)
             print(json.dumps({name: {v: report[name][v].get("macro_f1") for v in
                                      ("model", "tfidf_lr", "embedding_lr", "keywords")}}), flush=True)
+        if not tasks_wanted or "violence" in tasks_wanted:
+            report["violence"] = evaluate_rule_violence(data_dir)
+            print(json.dumps({"violence": report["violence"]["rule_based"]}), flush=True)
     return report

@@ -45,7 +45,8 @@ _NEGATIVE = [
     "i am not suicidal i just need to talk", "i dont want to die i want help with my pain",
     # grief and others
     "my father died last month", "my friend killed himself last year and i miss him",
-    "my mom passed away and i am grieving", "i lost my dog yesterday", "my brother attempted suicide and i am worried about him",
+    "my mom passed away and i am grieving", "i lost my dog yesterday",
+    "my brother attempted suicide and i am worried about him",
     # physical pain and medical
     "this headache is killing me", "my back is killing me", "the pain in my chest is really bad",
     "i need a refill of my pills", "i took my pills this morning", "i cut my finger cooking",
@@ -60,7 +61,8 @@ _NEGATIVE = [
     # neutral call content
     "can you help me book an appointment", "i am calling about my prescription", "what time do you open",
     "my address is on main street", "i need an ambulance for my wife", "thank you for your help",
-    "i feel better now thanks", "yes i can hear you", "i am calling for my mother", "the doctor said i am fine",
+    "i feel better now thanks", "yes i can hear you", "i am calling for my mother",
+    "the doctor said i am fine",
     "i want to live a long life", "i am looking forward to the weekend", "i went for a walk today",
 ]
 

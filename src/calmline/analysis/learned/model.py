@@ -1,12 +1,17 @@
-"""Numpy-only inference for the learned heads: features (TF-IDF word/char n-grams + static embedding) and
-linear heads with Platt calibration, all loaded from committed artifacts under ``resources/models``.
+"""Numpy-only inference for the learned heads.
+
+Features (TF-IDF word/char n-grams + static embedding) and linear heads with Platt calibration, all loaded
+from committed artifacts under ``resources/models``.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +29,7 @@ FEATURES_FILE = "features.npz"
 WORD_VOCAB_FILE = "tfidf_words.txt.gz"
 CHAR_VOCAB_FILE = "tfidf_chars.txt.gz"
 EMB_VOCAB_FILE = "static_embedding.vocab.txt.gz"
+MANIFEST_FILE = "manifest.json"
 
 
 def default_model_dir() -> Path:
@@ -44,6 +50,40 @@ def write_vocab(path: Path, entries: Sequence[str]) -> None:
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz,
     ):
         gz.write("".join(f"{e}\n" for e in entries).encode("utf-8"))
+
+
+def save_npz(path: Path, **arrays: npt.NDArray[np.generic]) -> None:
+    """Like ``np.savez_compressed`` but byte-for-byte reproducible (fixed zip timestamps, sorted names)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+
+
+def artifact_digest(model_dir: Path) -> str:
+    """sha256 over the names and bytes of every artifact file (not cards, not the manifest)."""
+    h = hashlib.sha256()
+    for p in sorted(model_dir.iterdir()):
+        if p.is_file() and p.name != MANIFEST_FILE and not p.name.endswith(".yaml"):
+            h.update(p.name.encode("utf-8") + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def write_manifest(model_dir: Path, extra: dict[str, object]) -> None:
+    """Write ``manifest.json``: ``version`` (``learned-`` + 12 hex of the artifact digest) and ``extra``."""
+    body = {"version": f"learned-{artifact_digest(model_dir)[:12]}", **extra}
+    text = json.dumps(body, indent=1, sort_keys=True) + "\n"
+    (model_dir / MANIFEST_FILE).write_text(text, encoding="utf-8")
+
+
+def read_manifest(model_dir: Path) -> dict[str, object]:
+    """The manifest written by :func:`write_manifest`."""
+    out: dict[str, object] = json.loads((model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +151,20 @@ class Featurizer:
         ids = [i for i in wordpiece(words, self.emb_vocab, self.unk_id) if i != self.unk_id]
         if not ids:
             return np.zeros(self.emb_dim, dtype=np.float32)
-        v = self.emb_matrix[np.asarray(ids, dtype=np.int64)].mean(axis=0)
+        v: FloatArray = self.emb_matrix[np.asarray(ids, dtype=np.int64)].mean(axis=0).astype(np.float32)
         n = float(np.sqrt(np.dot(v, v)))
-        return (v / np.float32(n)).astype(np.float32) if n > 0.0 else v.astype(np.float32)
+        if n > 0.0:
+            v = (v / np.float32(n)).astype(np.float32)
+        return v
 
     def features(self, text: str) -> TextFeatures:
         """Features of one raw text (normalised here)."""
         words = normalize(text).split()
         return TextFeatures(
             words=_tfidf(word_features(words), self.word_vocab, self.word_idf),
-            chars=_tfidf(char_features(words, self.char_n_min, self.char_n_max), self.char_vocab, self.char_idf),
+            chars=_tfidf(
+                char_features(words, self.char_n_min, self.char_n_max), self.char_vocab, self.char_idf
+            ),
             emb=self.embed_words(words),
         )
 
@@ -168,7 +212,7 @@ class LinearHead:
 
     def save(self, path: Path) -> None:
         """Write the head (weights as float16, the rest float32)."""
-        np.savez_compressed(
+        save_npz(
             path,
             labels=np.asarray(self.labels),
             scales=self.scales.astype(np.float32),
@@ -185,3 +229,54 @@ class LinearHead:
         """Platt-scaled probabilities from decision values."""
         out: FloatArray = (1.0 / (1.0 + np.exp(-(self.calib_a * z + self.calib_b)))).astype(np.float32)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stacker:
+    """Per-class logistic combination of named input columns: ``p[j] = sigmoid(weights[j] @ x + bias[j])``.
+
+    Used to fuse the emotion heads' raw decision values (and, in the analyzer, the lexicon scores); fitted on
+    out-of-fold values, so its output is already calibrated. ``thresholds`` are per-class decision points.
+    """
+
+    labels: tuple[str, ...]
+    inputs: tuple[str, ...]
+    weights: FloatArray  # (k, len(inputs))
+    bias: FloatArray
+    thresholds: FloatArray
+
+    @classmethod
+    def load(cls, path: Path) -> Stacker:
+        """Load a stacker saved by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            return cls(
+                labels=tuple(str(x) for x in z["labels"]),
+                inputs=tuple(str(x) for x in z["inputs"]),
+                weights=z["weights"].astype(np.float32),
+                bias=z["bias"].astype(np.float32),
+                thresholds=z["thresholds"].astype(np.float32),
+            )
+
+    def save(self, path: Path) -> None:
+        """Write the stacker (float32)."""
+        save_npz(
+            path,
+            labels=np.asarray(self.labels),
+            inputs=np.asarray(self.inputs),
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            thresholds=self.thresholds.astype(np.float32),
+        )
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        """Probabilities ``(k,)`` from one input vector ordered like :attr:`inputs`."""
+        z = self.weights @ x.astype(np.float32) + self.bias
+        out: FloatArray = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return out
+
+
+def threshold_to_half(p: float, threshold: float) -> float:
+    """Monotone piecewise-linear map of a probability so that ``threshold`` lands on 0.5 (0 -> 0, 1 -> 1)."""
+    t = min(max(threshold, 1e-6), 1.0 - 1e-6)
+    p = min(max(p, 0.0), 1.0)
+    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1.0 - t)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 
 _APOSTROPHES = re.compile(r"[’'`´]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 #: Hesitation fillers produced by speech-to-text; they carry no signal for these heads.
-FILLERS: frozenset[str] = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "er", "hmm", "hm", "mm", "mhm", "ah"})
+FILLERS: frozenset[str] = frozenset(
+    {"um", "umm", "uh", "uhh", "uhm", "erm", "er", "hmm", "hm", "mm", "mhm", "ah"}
+)
 
 
 def normalize(text: str) -> str:
@@ -32,7 +35,7 @@ def normalize(text: str) -> str:
 def word_features(words: list[str]) -> list[str]:
     """Word unigrams and bigrams (bigrams joined by a space)."""
     feats = list(words)
-    feats.extend(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    feats.extend(f"{a} {b}" for a, b in pairwise(words))
     return feats
 
 
