@@ -109,10 +109,21 @@ class SuicideAnalyzer(LexiconAnalyzer):
         if live_key is None and support and (own_combines or (earlier.level and support_tags & _COMBINING)):
             live_key = ("present", "caller")
             groups[live_key] = []
+        other_key: tuple[str, str] | None = None
+        other_support = [h for h in support if h.experiencer == "other"]
+        if ("present", "other") not in groups and other_support and support_tags & _COMBINING:
+            # A third person's act or means ("he's taken something") after the caller reported that person's
+            # ideation in an earlier turn ("my son says he wants to die").
+            earlier_other = self._earlier(ctx, experiencer="other")
+            if earlier_other.level:
+                other_key = ("present", "other")
+                groups[other_key] = []
         out: list[Finding] = []
         for key, group in groups.items():
             if key == live_key:
                 out.append(self._live(ctx, group, support, protective, earlier))
+            elif key == other_key:
+                out.append(self._live(ctx, group, other_support, [], earlier_other))
             else:
                 present = key[0] in ("present", "uncertain")
                 level = self._top_level(group)
@@ -166,14 +177,17 @@ class SuicideAnalyzer(LexiconAnalyzer):
             return "method"
         return level
 
-    def _earlier(self, ctx: AnalysisContext) -> _Earlier:
-        """Highest present ideation level, support tags and turn numbers in the speaker's recent turns."""
+    def _earlier(self, ctx: AnalysisContext, experiencer: str = "caller") -> _Earlier:
+        """Highest present ideation level, support tags and turn numbers in the speaker's recent turns.
+
+        ``experiencer`` is whose ideation is read: the caller's own, or a third person's the caller reported.
+        """
         level: str | None = None
         tags: set[str] = set()
         seqs: list[int] = []
         turns = [t for t in ctx.history if t.speaker == ctx.speaker][-HISTORY_TURNS:]
         for turn in turns:
-            found = [h for h in self.hits(turn.text) if h.present and h.experiencer == "caller"]
+            found = [h for h in self.hits(turn.text) if h.present and h.experiencer == experiencer]
             tags |= {t for h in found if h.rule.role == "support" for t in _support_tags(h) if t in _CARRIED}
             signals = [h for h in found if h.rule.role == "signal"]
             if not signals:

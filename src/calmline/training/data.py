@@ -21,7 +21,7 @@ EMOTION_CLASSES: tuple[str, ...] = (
 #: approval,
 #: caring, curiosity, desire, embarrassment, excitement, gratitude, joy, love, optimism, pride,
 #: realization, surprise) are out of scope: an example carrying only such labels is not used for the
-#: emotion head. Rationale (docs/EVALUATION_learned_draft.md):
+#: emotion head. Rationale (docs/MODELS.md):
 #: - anger <- anger, disgust: disgust has no class of its own and its GoEmotions examples are mostly
 #:   hostile/contemptuous ("that's disgusting, you people ...").
 #: - frustration <- annoyance, disapproval: GoEmotions defines annoyance as "mild anger, irritation";
