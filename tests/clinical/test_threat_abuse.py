@@ -49,6 +49,20 @@ VIOLENCE = [
     ("the antibiotics should kill the infection", None, "", ""),
     ("my mum is going to kill me when she sees the bill", None, "", ""),
     ("we'll get you seen today", None, "", ""),
+    # recall: paraphrases outside the dev set
+    ("i'll be down there and someone's getting hurt", "threat_to_others", "present", "caller"),
+    ("im gonna go round and sort him out", "threat_to_others", "present", "caller"),
+    ("if I see that doctor again I'll smash his face in", "threat_to_others", "present", "caller"),
+    ("I'll knock your block off", "threat_to_agent", "present", "caller"),
+    ("you'd better watch yourself", "threat_to_agent", "present", "caller"),
+    ("I'll stab the next person who tells me to wait", "threat_to_others", "present", "caller"),
+    ("I'm going to make him pay.", "threat_to_others", "present", "caller"),
+    ("I'm not going to smash his face in", "threat_to_others", "negated", "caller"),
+    ("what if I'd put him in hospital", "threat_to_others", "hypothetical", "caller"),
+    ("I'll make him pay the bill", None, "", ""),
+    ("I'm going to sort out the paperwork", None, "", ""),
+    ("did he break his arm when he fell", None, "", ""),
+    ("I'll be down there at two for my appointment", None, "", ""),
 ]
 
 
@@ -87,6 +101,21 @@ ABUSE = [
     ("if he ever hit me i'd leave straight away", "domestic", "hypothetical", "caller"),
     ("the carer left my mum in soiled sheets all day", "elder", "present", "other"),
     ("he sent me a text", None, "", ""),
+    # recall: paraphrases outside the dev set
+    ("he's been knocking me about", "domestic", "present", "caller"),
+    ("my husband beat me up again last night", "domestic", "present", "caller"),
+    ("I got beaten up by my partner", "domestic", "present", "caller"),
+    ("he threw a glass at me", "domestic", "present", "caller"),
+    ("she controls all my money and won't let me see my friends", "domestic", "present", "caller"),
+    ("my mum's new boyfriend hits my little boy", "child", "present", "other"),
+    ("I think my neighbour's kids are being beaten", "child", "uncertain", "other"),
+    ("my mum's carer has been stealing from her", "elder", "present", "other"),
+    ("he forced himself on me", "sexual", "present", "caller"),
+    ("he has never knocked me about", "domestic", "negated", "caller"),
+    ("my sister said her husband used to beat her up years ago", "domestic", "historical", "other"),
+    ("my son got hit by a ball at football", None, "", ""),
+    ("he takes his pills every morning", None, "", ""),
+    ("my husband hit the wall and hurt his hand", None, "", ""),
 ]
 
 

@@ -141,6 +141,11 @@ class EmotionAnalyzer:
                 notes.append(f"lexicon cue {suppressed[e]}: capped")
             if e == "neutral" and any(scores[o] >= 0.5 for o in EMOTIONS if o != "neutral"):
                 score = min(score, 0.49)
+            if e == "neutral" and self._risk_floor(ctx) >= 0.5:
+                # An utterance that discloses a present risk (an overdose taken, a plan, chest pain) is not
+                # emotionally neutral, however flat its words: never show it as calm.
+                score = min(score, 0.2)
+                notes.append("present risk finding: not neutral")
             driver = {(True, True): "both", (True, False): "learned", (False, True): "lexicon"}.get(
                 (learned >= 0.5, lex[e] >= 0.5), "none"
             )

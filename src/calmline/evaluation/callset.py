@@ -85,6 +85,7 @@ class Row:
     labels: tuple[dict[str, Any], ...]
     group: str
     kind: str
+    emotions: tuple[str, ...] = ()
 
 
 def load_rows(path: Path) -> list[Row]:
@@ -95,7 +96,13 @@ def load_rows(path: Path) -> list[Row]:
             d = json.loads(line)
             rows.append(
                 Row(
-                    d["id"], d["text"], tuple(d.get("history", ())), tuple(d["labels"]), d["group"], d["kind"]
+                    d["id"],
+                    d["text"],
+                    tuple(d.get("history", ())),
+                    tuple(d["labels"]),
+                    d["group"],
+                    d["kind"],
+                    tuple(d.get("emotions", ())),
                 )
             )
     return rows
@@ -221,7 +228,23 @@ def evaluate_callset(
         "context": _context(rows, found),
         "medical_triage": _triage(rows, found),
         "suicide_tier": _tiers(rows, found),
+        "emotions": _emotions(rows, found),
     }
+
+
+EMOTION_NAMES = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")
+
+
+def _emotions(rows: Sequence[Row], found: Sequence[tuple[Finding, ...]]) -> dict[str, Any]:
+    """Per-emotion precision/recall/F1 (an emotion is present when its score is 0.5 or more)."""
+    per: dict[str, dict[str, float]] = {}
+    for name in EMOTION_NAMES:
+        y = np.array([name in r.emotions for r in rows])
+        p = np.array(
+            [any(f.type == "emotion" and f.level == name and f.score >= 0.5 for f in fs) for fs in found]
+        )
+        per[name] = _prf(y, p)
+    return {"per_class": per, "macro_f1": round(float(np.mean([v["f1"] for v in per.values()])), 4)}
 
 
 def _context(rows: Sequence[Row], found: Sequence[tuple[Finding, ...]]) -> dict[str, Any]:
