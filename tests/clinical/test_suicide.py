@@ -134,7 +134,30 @@ SUICIDE = [
         "imminent",
     ),
     ("my mum keeps saying she wishes she was dead", "wish_to_be_dead", "present", "other", "low"),
+    # paraphrases and third-person morphology (generalised from a fresh probe list, not the eval set)
+    ("she told me she doesn't want to be here anymore", "wish_to_be_dead", "present", "other", "low"),
+    ("idk why im still alive", "wish_to_be_dead", "present", "caller", "low"),
+    ("i feel like i'm just a burden to everyone", "wish_to_be_dead", "present", "caller", "low"),
+    ("i dont want to carry on living", "wish_to_be_dead", "present", "caller", "low"),
+    ("death sounds peaceful", "wish_to_be_dead", "present", "caller", "low"),
+    ("I've been having some really dark thoughts", "wish_to_be_dead", "present", "caller", "low"),
+    ("I don't think I can keep myself safe tonight", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("he said he'd kill himself if she left", "suicidal_thoughts", "present", "other", "moderate"),
+    ("he's been searching online for ways to end his life", "method", "present", "other", "moderate"),
+    ("I've made up my mind to end it", "intent", "present", "caller", "high"),
+    ("im so done with life", "intent", "present", "caller", "high"),
+    ("my friend is planning to kill herself", "plan", "present", "other", "high"),
+    ("my sister overdosed last night", "behavior", "present", "other", "high"),
+    ("I've taken a lot more of my tablets than I should have", "behavior", "present", "caller", "high"),
+    ("I'm not having any dark thoughts", "wish_to_be_dead", "negated", "caller", "low"),
+    ("When I was younger I wished I'd never been born", "wish_to_be_dead", "historical", "caller", "low"),
+    ("what if I'm just a burden to everyone", "wish_to_be_dead", "hypothetical", "caller", "low"),
     # hard negatives
+    ("I want to take my own life back into my hands", None, "", "", ""),
+    ("I'm done with everything on my list today", None, "", "", ""),
+    ("why am I still here on hold", None, "", "", ""),
+    ("I can't see any way forward with this complaint", None, "", "", ""),
+    ("my car is running in the garage", None, "", "", ""),
     ("this wait is killing me", None, "", "", ""),
     ("I'm dying to know", None, "", "", ""),
     ("my phone died", None, "", "", ""),
@@ -193,6 +216,17 @@ def test_act_after_ideation_in_an_earlier_turn_is_imminent_behaviour() -> None:
     assert f.is_present and (f.level, f.tier) == ("behavior", "imminent")
 
 
+def test_third_person_act_after_their_ideation_in_an_earlier_turn_combines() -> None:
+    history = (Turn(1, "caller", "My son says he wants to die"),)
+    (f,) = [x for x in run("he's taken something", history=history) if x.type == "suicide_risk"]
+    assert f.is_present and f.experiencer == "other"
+    assert (f.level, f.tier) == ("behavior", "imminent")
+
+
+def test_third_person_act_without_earlier_ideation_does_not_fire() -> None:
+    assert not [x for x in run("he's taken something") if x.type == "suicide_risk"]
+
+
 def test_timeframe_said_before_the_means_combines() -> None:
     history = (Turn(1, "caller", "I'm going to end my life"),)
     (f,) = [
@@ -249,6 +283,19 @@ SELF_HARM = [
     ("she's been self harming", "other", "present", "other"),
     ("I don't self-harm, the marks are from my cat.", "other", "negated", "caller"),
     ("the scars are old from when i used to burn myself", "burning", "historical", "caller"),
+    ("my daughter has been cutting", "cutting", "present", "other"),
+    ("i relapsed and cut again", "cutting", "present", "caller"),
+    ("i took a razor to my arm", "cutting", "present", "caller"),
+    ("I can't stop cutting", "cutting", "present", "caller"),
+    ("been sh again", "other", "present", "caller"),
+    ("I've had thoughts of harming myself", "other", "present", "caller"),
+    ("my son burns himself", "burning", "present", "other"),
+    ("she keeps hitting herself when she's upset", "hitting", "present", "other"),
+    ("I pull my hair out when I'm stressed", "scratching", "present", "caller"),
+    ("I used to sh", "other", "historical", "caller"),
+    ("I don't sh", "other", "negated", "caller"),
+    ("I've been pulling my hair out over this bill", None, "", ""),
+    ("I cut myself some slack", None, "", ""),
     ("I burnt my hand with the kettle", None, "", ""),
     ("I've been beating myself up about missing the appointment.", None, "", ""),
     ("I could kick myself for not ringing sooner.", None, "", ""),

@@ -88,7 +88,7 @@ class SuicideAnalyzer(LexiconAnalyzer):
     name = "suicide"
     finding_type = "suicide_risk"
     lexicon_file = "suicide.yaml"
-    code_version = "2"
+    code_version = "3"
 
     def build(self, ctx: AnalysisContext, hits: list[Hit]) -> Sequence[Finding]:
         """One finding per (assertion, experiencer), support signals folded into the present one."""
@@ -110,6 +110,7 @@ class SuicideAnalyzer(LexiconAnalyzer):
             live_key = ("present", "caller")
             groups[live_key] = []
         other_key: tuple[str, str] | None = None
+        earlier_other = _Earlier(None, set(), [])
         other_support = [h for h in support if h.experiencer == "other"]
         if ("present", "other") not in groups and other_support and support_tags & _COMBINING:
             # A third person's act or means ("he's taken something") after the caller reported that person's
