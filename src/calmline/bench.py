@@ -77,7 +77,9 @@ def bench_analyze(
     history: list[Turn] = []
     contexts: list[AnalysisContext] = []
     for i in range(n + warmup):
-        speaker, text = pairs[i % len(pairs)]
+        speaker, base = pairs[i % len(pairs)]
+        # Every timed utterance is new text, as on a live line (analyzers may memoise earlier turns).
+        text = f"{base} (turn {i})"
         contexts.append(AnalysisContext(text=text, speaker=speaker, seq=i, history=tuple(history[-12:])))
         history.append(Turn(seq=i, speaker=speaker, text=text))
         if i % 15 == 14:

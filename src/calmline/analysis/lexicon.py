@@ -14,6 +14,7 @@ matches, applies context) and calls one hook, :meth:`LexiconAnalyzer.build`, whi
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -28,6 +29,7 @@ from calmline.events import Finding, Speaker
 from calmline.events.findings import Assertion, Experiencer, Modifier, Tier
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_HIT_CACHE_SIZE = 2048
 
 #: How much of a rule's score survives each assertion (a negated mention is evidence, not a risk).
 ASSERTION_WEIGHT: dict[str, float] = {
@@ -178,6 +180,7 @@ class LexiconAnalyzer:
         self._compiled: list[tuple[LexiconRule, list[re.Pattern[str]]]] = []
         self._suppress: list[re.Pattern[str]] = []
         self._any: re.Pattern[str] | None = None
+        self._hit_cache: OrderedDict[str, tuple[Hit, ...]] = OrderedDict()
 
     @property
     def version(self) -> str:
@@ -210,7 +213,22 @@ class LexiconAnalyzer:
         return self.build(ctx, self.hits(ctx.text))
 
     def hits(self, text: str) -> list[Hit]:
-        """All rule matches in ``text`` with their context (pure; also used on earlier turns)."""
+        """All rule matches in ``text`` with their context (pure; also used on earlier turns).
+
+        Results are memoised per text (bounded): detectors that read the call's history rescan the same
+        earlier turns on every new utterance, and the answer depends on nothing but the text.
+        """
+        cached = self._hit_cache.get(text)
+        if cached is not None:
+            self._hit_cache.move_to_end(text)
+            return list(cached)
+        found = self._hits(text)
+        self._hit_cache[text] = tuple(found)
+        if len(self._hit_cache) > _HIT_CACHE_SIZE:
+            self._hit_cache.popitem(last=False)
+        return found
+
+    def _hits(self, text: str) -> list[Hit]:
         self.setup()
         context = self._context
         assert context is not None
