@@ -68,10 +68,15 @@ def _time(fn: Callable[[int], object], n: int) -> list[int]:
 
 
 def bench_analyze(
-    registry: AnalyzerRegistry, *, n: int = 5000, warmup: int = 200, sets_dir: Path | None = None
+    registry: AnalyzerRegistry,
+    *,
+    n: int = 5000,
+    warmup: int = 200,
+    sets_dir: Path | None = None,
+    pin: bool = True,
 ) -> dict[str, Any]:
     """Time the pipeline on ``n`` utterances (after ``warmup``), return JSON-ready figures."""
-    core = _pin_one_core()
+    core = _pin_one_core() if pin else None
     registry.setup()
     pairs = corpus(sets_dir)
     history: list[Turn] = []

@@ -242,6 +242,9 @@ def eval_cmd(
                 "run `make train-env` and use .venv-train/bin/calmline"
             )
             raise typer.Exit(2) from exc
+        from calmline.evaluation.public import evaluate_cssrs_users
+
+        report["cssrs_users_through_analyzers"] = evaluate_cssrs_users(data, registry)
         report["public_data"] = evaluate(data, seed)
     text = json.dumps(report, indent=2, default=str)
     if out is not None:

@@ -1,0 +1,78 @@
+"""The evaluation code on small synthetic sets (the real sets are measured by `calmline eval`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from calmline.evaluation.callset import evaluate_callset, split_of
+from calmline.evaluation.public import evaluate_cssrs_users
+from calmline.testing.keywords import KeywordRule, keyword_registry
+
+REGISTRY_RULES = (
+    KeywordRule("want to die", "suicide_risk", "wish_to_be_dead", tier="low", score=0.7),
+    KeywordRule("chest pain", "medical_emergency", "emergency", score=0.9),
+)
+
+
+def _row(i: int, text: str, labels: list[dict[str, str]], group: str = "g", kind: str = "positive") -> str:
+    return json.dumps(
+        {"id": f"r{i}", "text": text, "labels": labels, "group": group, "kind": kind, "emotions": ["neutral"]}
+    )
+
+
+def test_callset_counts_detections_context_and_baselines(tmp_path: Path) -> None:
+    si = {
+        "type": "suicide_risk",
+        "level": "wish_to_be_dead",
+        "tier": "low",
+        "assertion": "present",
+        "experiencer": "caller",
+    }
+    med = {
+        "type": "medical_emergency",
+        "level": "emergency",
+        "category": "chest_pain",
+        "assertion": "present",
+        "experiencer": "caller",
+    }
+    rows = [_row(i, "I want to die", [si]) for i in range(6)]
+    rows += [_row(10 + i, "I have chest pain", [med]) for i in range(6)]
+    rows += [_row(20 + i, "book me in for Tuesday", [], kind="hard_negative") for i in range(6)]
+    rows.append(_row(30, "I don't want to die", [{**si, "assertion": "negated"}], kind="negated"))
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    report = evaluate_callset(path, keyword_registry(REGISTRY_RULES), folds=3, seed=1)
+    suicide = report["per_type"]["suicide_risk"]["calmline"]
+    assert (suicide["recall"], suicide["support"]) == (1.0, 6)
+    assert suicide["precision"] < 1.0  # the keyword analyzer has no context: the negated row is a false alarm
+    assert report["context"]["by_assertion"]["negated"] == {"ok": 0, "of": 1}
+    assert report["medical_triage"]["red_flag_recall"] == 1.0
+    assert set(report["macro_f1"]) == {"calmline", "keyword", "tfidf_lr"}
+    assert report["rows"] == 19 and split_of("r1") in ("dev", "test")
+
+
+def test_cssrs_users_positive_when_any_post_is_present_risk(tmp_path: Path) -> None:
+    folder = tmp_path / "cssrs_reddit"
+    folder.mkdir()
+    users = [
+        {"id": "u1", "label": "Ideation", "posts": ["hello", "I want to die"]},
+        {"id": "u2", "label": "Supportive", "posts": ["stay strong friend"]},
+        {"id": "u3", "label": "Attempt", "posts": ["it was hard"]},
+    ]
+    (folder / "dev.jsonl").write_text("\n".join(json.dumps(u) for u in users) + "\n")
+    report = evaluate_cssrs_users(tmp_path, keyword_registry(REGISTRY_RULES))
+    assert (report["users"], report["positives"]) == (3, 2)
+    assert (report["precision"], report["recall"]) == (1.0, 0.5)
+    assert report["flagged_by_label"]["Supportive"] == {"flagged": 0, "of": 1}
+
+
+def test_bench_analyze_reports_latency_figures_as_json_ready_data(tmp_path: Path) -> None:
+    from calmline.bench import bench_analyze
+
+    report = bench_analyze(keyword_registry(REGISTRY_RULES), n=30, warmup=5, sets_dir=tmp_path, pin=False)
+    assert report["utterances"] == 30
+    assert set(report["pipeline"]) == {"p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"}
+    assert report["pipeline"]["p50_ms"] <= report["pipeline"]["p99_ms"] <= report["pipeline"]["max_ms"]
+    assert report["analyzers"] == {"keyword-test": "0"}
+    json.dumps(report)
