@@ -87,8 +87,10 @@ def demo(
     speed: Annotated[float, typer.Option(help="Playback speed factor for the live demo.")] = 4.0,
 ) -> None:
     """Start the server on the embedded store and play the demo scenarios as live calls."""
+    from calmline.runtime import configure_logging
     from calmline.sim.demo import run_demo
 
+    configure_logging("warning")  # JSON logs, and only problems: the console belongs to the demo's own output
     run_demo(_settings(), headless=headless, duration=duration, speed=speed, loop=not headless)
 
 
