@@ -308,3 +308,17 @@ SELF_HARM = [
 @pytest.mark.parametrize(("text", "level", "assertion", "experiencer"), SELF_HARM)
 def test_self_harm_table(text: str, level: str | None, assertion: str, experiencer: str) -> None:
     check(of_type(text, "self_harm"), level, assertion, experiencer)
+
+
+def test_a_plan_in_an_earlier_turn_makes_later_preparation_count() -> None:
+    history = (
+        Turn(1, "caller", "I have a bottle of pills in front of me and I'm going to take them all tonight"),
+    )
+    (f,) = [
+        x
+        for x in run("my flatmate's away. i've written letters and everything", history=history)
+        if x.type == "suicide_risk"
+    ]
+    assert f.assertion == "present" and f.tier in ("high", "imminent")
+    # without that history, letters are just letters
+    assert not [x for x in run("i've written letters and everything") if x.type == "suicide_risk"]

@@ -189,9 +189,21 @@ class SuicideAnalyzer(LexiconAnalyzer):
         turns = [t for t in ctx.history if t.speaker == ctx.speaker][-HISTORY_TURNS:]
         for turn in turns:
             found = [h for h in self.hits(turn.text) if h.present and h.experiencer == experiencer]
-            tags |= {t for h in found if h.rule.role == "support" for t in _support_tags(h) if t in _CARRIED}
+            turn_tags = {
+                t for h in found if h.rule.role == "support" for t in _support_tags(h) if t in _CARRIED
+            }
+            tags |= turn_tags
             signals = [h for h in found if h.rule.role == "signal"]
             if not signals:
+                # Intent with means or a method in one turn ("going to take them all", pills in hand)
+                # was reported as a plan in that turn, so it counts as ideation for later turns.
+                if "intent" in turn_tags and turn_tags & {"means", "method", "laid_out"}:
+                    seqs.append(turn.seq)
+                    level = (
+                        "plan"
+                        if level is None or self.lexicon.rank("plan") > self.lexicon.rank(level)
+                        else level
+                    )
                 continue
             seqs.append(turn.seq)
             top = self._top_level(signals)
