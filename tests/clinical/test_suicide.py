@@ -322,3 +322,29 @@ def test_a_plan_in_an_earlier_turn_makes_later_preparation_count() -> None:
     assert f.assertion == "present" and f.tier in ("high", "imminent")
     # without that history, letters are just letters
     assert not [x for x in run("i've written letters and everything") if x.type == "suicide_risk"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend committed suicide",
+        "my brother took his own life in march",
+        "her dad died by suicide when she was small",
+        "my son killed himself two years ago",
+    ],
+)
+def test_someone_elses_completed_suicide_is_bereavement_not_present_risk(text: str) -> None:
+    assert not [f for f in of_type(text, "suicide_risk") if f.is_present]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son says he wants to kill himself",
+        "he is going to kill himself tonight",
+        "my son tried to kill himself last night",
+        "my dad died by suicide and now I feel the same way, I want to die",
+    ],
+)
+def test_live_risk_beside_a_completed_suicide_still_fires(text: str) -> None:
+    assert [f for f in of_type(text, "suicide_risk") if f.is_present]
