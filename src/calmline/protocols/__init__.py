@@ -1,0 +1,1 @@
+"""Crisis protocols: YAML files, a validated IR (``schema``) and a pure interpreter (``interpreter``)."""
