@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine, create_engine, text
 
 from calmline.analysis.base import AnalyzerRegistry
@@ -28,6 +29,14 @@ ENGINE_RULES = (
     KeywordRule("not feeling", "emotion", "sadness", score=0.6),
     KeywordRule("upset", "distress", "distress", score=0.8),
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging_config() -> Iterator[None]:
+    """Commands under test call ``configure_logging``; keep that global change inside the test."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
