@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -120,10 +120,6 @@ class CallService:
             result = self._step(event)
             released = self._drain(call_id)
             return IngestResult(result.status, call_id, seq, result.outputs, released, result.detail)
-
-    def ingest_many(self, events: Iterable[InputEvent]) -> list[IngestResult]:
-        """Accept a batch, in order; each event is independent (one failure does not undo the others)."""
-        return [self.ingest(e) for e in events]
 
     def _step(self, event: CallInput) -> IngestResult:
         call_id = event.call_id

@@ -257,13 +257,13 @@ class Projections:
             calls.c.max_severity_rank.desc(), calls.c.open_alerts.desc(), calls.c.started_at.desc()
         ).limit(limit)
         with self.engine.connect() as conn:
-            return [_call(r) for r in conn.execute(query)]
+            return [_with_utc(r, _CALL_TIMES) for r in conn.execute(query)]
 
     def get_call(self, call_id: str) -> dict[str, Any] | None:
         """One call's summary row, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(select(calls).where(calls.c.call_id == call_id)).first()
-        return _call(row) if row else None
+        return _with_utc(row, _CALL_TIMES) if row else None
 
     def list_alerts(
         self, *, call_id: str | None = None, status: str | None = None, limit: int = 500
@@ -278,13 +278,13 @@ class Projections:
             query = query.where(alerts.c.status == status)
         query = query.order_by(alerts.c.severity_rank.desc(), alerts.c.raised_at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_alert(r) for r in conn.execute(query)]
+            return [_with_utc(r, _ALERT_TIMES) for r in conn.execute(query)]
 
     def get_alert(self, alert_id: str) -> dict[str, Any] | None:
         """One alert, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(select(alerts).where(alerts.c.alert_id == alert_id)).first()
-        return _alert(row) if row else None
+        return _with_utc(row, _ALERT_TIMES) if row else None
 
     def list_findings(self, call_id: str) -> list[dict[str, Any]]:
         """A call's findings in log order (spans only, never the transcript text)."""
@@ -307,15 +307,13 @@ class Projections:
             }
 
 
-def _call(r: Any) -> dict[str, Any]:
-    d = dict(r._mapping)
-    for key in ("started_at", "ended_at", "last_event_at"):
-        d[key] = utc(d[key])
-    return d
+_CALL_TIMES = ("started_at", "ended_at", "last_event_at")
+_ALERT_TIMES = ("raised_at", "updated_at")
 
 
-def _alert(r: Any) -> dict[str, Any]:
+def _with_utc(r: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A row as a dict with its timestamp columns made timezone-aware."""
     d = dict(r._mapping)
-    for key in ("raised_at", "updated_at"):
+    for key in keys:
         d[key] = utc(d[key])
     return d
