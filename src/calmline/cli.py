@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from calmline.cli_protocols import protocols_app
+from calmline.cli_webhooks import webhooks_app
 from calmline.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ users_app = typer.Typer(
     help="Manage people (logins with roles) and API keys for integrations.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(protocols_app, name="protocols")
 err = Console(stderr=True)
 ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
 

@@ -6,13 +6,20 @@ import logging
 import sys
 
 import structlog
+from sqlalchemy import Engine
 
 from calmline.analysis.base import AnalyzerRegistry
-from calmline.clock import Clock
+from calmline.clock import Clock, SystemClock
 from calmline.engine import CallEngine, load_alert_policy
-from calmline.service import CallService
+from calmline.protocol_admin import load_configured, publish_library
+from calmline.protocols.catalog import ProtocolCatalog
+from calmline.protocols.loader import ProtocolError, load_library
+from calmline.service import CallService, Projector
 from calmline.settings import Settings
 from calmline.store.db import make_engine, migrate
+from calmline.store.protocol_sets import ProtocolStore
+
+log = structlog.get_logger("calmline.runtime")
 
 
 def default_registry() -> AnalyzerRegistry:
@@ -22,11 +29,40 @@ def default_registry() -> AnalyzerRegistry:
     return build()
 
 
-def build_engine(registry: AnalyzerRegistry | None = None) -> CallEngine:
-    """The pure call engine with the shipped analyzers and alert policy."""
+def build_engine(
+    registry: AnalyzerRegistry | None = None, protocols: ProtocolCatalog | None = None
+) -> CallEngine:
+    """The pure call engine with the shipped analyzers, alert policy and protocols (unless others given)."""
     registry = registry or default_registry()
     registry.setup()
-    return CallEngine(registry, load_alert_policy())
+    return CallEngine(registry, load_alert_policy(), protocols or ProtocolCatalog.single(load_library()))
+
+
+def open_protocols(settings: Settings, db: Engine, clock: Clock) -> tuple[ProtocolStore, ProtocolCatalog]:
+    """Every protocol set the store knows, with the files on disk published as the current one.
+
+    An invalid file is logged with its file, line and reason, and the last good set stays in force (or the
+    shipped library, on a first start): a typo in one protocol must not take the whole center offline.
+    """
+    store = ProtocolStore(db)
+    catalog = store.load_catalog()
+    try:
+        library = load_configured(settings.protocols_dir)
+    except ProtocolError as exc:
+        log.error("protocols.invalid", file=exc.file, line=exc.line, reason=exc.reason)
+        if catalog.current.protocols:
+            return store, catalog
+        library = load_library()
+    publish_library(
+        store,
+        catalog,
+        library,
+        actor="system",
+        action="loaded",
+        why="protocol files at start-up",
+        at=clock.now(),
+    )
+    return store, catalog
 
 
 def build_service(
@@ -36,7 +72,24 @@ def build_service(
     settings.ensure_data_dir()
     db = make_engine(settings.db_url)
     migrate(db)
-    return CallService(db, engine or build_engine(), clock, gap_timeout_s=settings.gap_timeout_s)
+    clock = clock or SystemClock()
+    protocol_store: ProtocolStore | None = None
+    if engine is None:
+        protocol_store, catalog = open_protocols(settings, db, clock)
+        engine = build_engine(protocols=catalog)
+    on_append: list[Projector] = []
+    if settings.webhooks_file is not None:  # queue signed webhook deliveries in the append transaction
+        from calmline.webhooks import WebhookOutbox, load_webhooks
+
+        on_append.append(WebhookOutbox(load_webhooks(settings.webhooks_file)).apply)
+    return CallService(
+        db,
+        engine,
+        clock,
+        gap_timeout_s=settings.gap_timeout_s,
+        on_append=on_append,
+        protocol_store=protocol_store,
+    )
 
 
 class _StderrLogger:

@@ -15,17 +15,29 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from calmline.clock import Clock, SystemClock
 from calmline.engine import CallEngine, CallState
-from calmline.events import AgentStatusChanged, CallInput, InputEvent, SequenceGap, parse_event
+from calmline.engine.protocols import next_deadline
+from calmline.events import (
+    AgentStatusChanged,
+    CallInput,
+    InputEvent,
+    ProtocolsPinned,
+    SequenceGap,
+    Tick,
+    parse_event,
+)
 from calmline.store.log import DuplicateEventError, SqlEventLog, StoredEvent, dump
 from calmline.store.projections import Projections, utc
+from calmline.store.protocol_sets import ProtocolStore
 
 log = structlog.get_logger("calmline.service")
 
 Listener = Callable[[Sequence[StoredEvent]], None]
+#: Runs inside the append transaction (like the projections): an outbox that must never miss a row.
+Projector = Callable[[Connection, Sequence[StoredEvent]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +78,14 @@ class CallService:
         *,
         gap_timeout_s: float = 5.0,
         cache_size: int = 4096,
+        on_append: Sequence[Projector] = (),
+        protocol_store: ProtocolStore | None = None,
     ) -> None:
+        """Wrap the store and the engine.
+
+        ``protocol_store`` is where protocol sets are published; it is polled on ``tick`` so that a change
+        made by another process (``calmline protocols disable``) reaches new calls here too.
+        """
         self.db = db
         self.engine = call_engine
         self.clock = clock or SystemClock()
@@ -78,6 +97,8 @@ class CallService:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._listeners: list[Listener] = []
+        self._on_append: tuple[Projector, ...] = (self.projections.apply, *on_append)
+        self.protocol_store = protocol_store
 
     # -- wiring ---------------------------------------------------------------------------------------
 
@@ -124,9 +145,20 @@ class CallService:
     def _step(self, event: CallInput) -> IngestResult:
         call_id = event.call_id
         state = self.state(call_id)
+        if (
+            state.inputs == 0
+            and not isinstance(event, ProtocolsPinned)
+            and self.engine.protocols.current.protocols
+        ):
+            # A call keeps the protocols in force when it started: pin them first, in its own log.
+            pin = ProtocolsPinned(
+                call_id=call_id, protocol_set=self.engine.protocols.current.set_id, at=self.clock.now()
+            )
+            self._step(pin)
+            state = self.state(call_id)
         new_state, outputs = self.engine.step(state, event)
         try:
-            rows = self.log.append(call_id, event, outputs, self.clock.now(), self.projections.apply)
+            rows = self.log.append(call_id, event, outputs, self.clock.now(), self._project)
         except DuplicateEventError:
             return IngestResult("duplicate", call_id, getattr(event, "seq", None), detail="already recorded")
         self._remember(call_id, new_state)
@@ -150,7 +182,41 @@ class CallService:
         return released
 
     def tick(self) -> list[SequenceGap]:
-        """Give up on gaps older than the timeout: record them and step the held events."""
+        """Time passes: declare stale gaps, fire missed protocol deadlines, pick up new protocol sets."""
+        gaps = self._declare_gaps()
+        self.fire_deadlines()
+        self.refresh_protocols()
+        return gaps
+
+    def fire_deadlines(self) -> list[str]:
+        """Step a ``tick`` into every call whose acknowledgement deadline has passed; returns their ids.
+
+        The candidates come from the alerts table (so after a restart nothing is missed: the deadlines are in
+        the log, and the projection is rebuilt from it); the call's own state decides whether one is due.
+        """
+        now = self.clock.now()
+        fired: list[str] = []
+        for call_id in self.projections.calls_with_due_deadlines(now):
+            with self._lock(call_id):
+                due = next_deadline(self.state(call_id))
+                if due is None or due > now:
+                    continue
+                self._step(Tick(call_id=call_id, at=now))
+                fired.append(call_id)
+        return fired
+
+    def refresh_protocols(self) -> bool:
+        """Reload the protocol catalog when another process published a new set; True if it changed."""
+        if self.protocol_store is None:
+            return False
+        latest = self.protocol_store.latest_id()
+        if latest is None or latest == self.engine.protocols.current.set_id:
+            return False
+        self.engine.protocols = self.protocol_store.load_catalog()
+        log.info("protocols.reloaded", protocol_set=latest)
+        return True
+
+    def _declare_gaps(self) -> list[SequenceGap]:
         now = self.clock.now()
         declared: list[SequenceGap] = []
         streams = sorted({h.stream for h in self.log.held()})
@@ -184,6 +250,10 @@ class CallService:
     def inputs(self, call_id: str) -> list[CallInput]:
         """The call's stored input events, in the order they were stepped."""
         return [r.event() for r in self.log.read(call_id, kind="input")]  # type: ignore[misc]
+
+    def _project(self, conn: Connection, rows: Sequence[StoredEvent]) -> None:
+        for project in self._on_append:
+            project(conn, rows)
 
     def _remember(self, call_id: str, state: CallState) -> None:
         self._cache[call_id] = state

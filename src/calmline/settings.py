@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     gap_timeout_s: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = "info"
+    protocols_dir: Path | None = Field(
+        default=None,
+        description="Folder of protocol YAML files added or changed by the center (same id: replaces "
+        "the shipped one). They take effect for new calls after `calmline protocols reload` or a restart.",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -42,3 +47,9 @@ class Settings(BaseSettings):
         """Create the data directory when the embedded store is used."""
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- webhooks for paging systems (calmline.webhooks; docs/API.md "Webhooks") ----------------------------
+    webhooks_file: Path | None = Field(
+        default=None, description="YAML file of signed webhook endpoints; none configured when unset."
+    )
+    webhooks_interval_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent.")

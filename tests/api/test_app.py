@@ -78,7 +78,7 @@ def test_lifespan_builds_and_closes_its_own_service(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, service: CallService
 ) -> None:
     engine: CallEngine = service.engine
-    monkeypatch.setattr("calmline.runtime.build_engine", lambda: engine)
+    monkeypatch.setattr("calmline.runtime.build_engine", lambda **_kw: engine)
     app = create_app(Settings(env="test", data_dir=tmp_path / "data"))
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200

@@ -67,7 +67,7 @@ class TestShippedLibrary:
     def test_json_schema_exports(self) -> None:
         schema = Protocol.model_json_schema()
         assert schema["additionalProperties"] is False
-        assert {"id", "triggers", "steps", "escalation"} <= set(schema["required"])
+        assert {"id", "triggers", "steps"} <= set(schema["required"])
         json.dumps(schema)
 
 

@@ -21,6 +21,7 @@ from calmline.clock import Clock
 from calmline.events import INPUT_ADAPTER
 from calmline.service import CallService
 from calmline.settings import Settings
+from calmline.webhooks import start_webhooks
 
 log = structlog.get_logger("calmline.api")
 
@@ -63,6 +64,7 @@ def create_app(
         app.state.service = svc
         app.state.clock = clock or svc.clock
         app.state.hub = hub
+        webhooks = start_webhooks(settings, svc.db, app.state.clock)  # None unless CALMLINE_WEBHOOKS_FILE
         ticker = asyncio.create_task(_tick_forever(svc, tick_interval_s))
         log.info("api.started", env=settings.env)
         try:
@@ -71,6 +73,10 @@ def create_app(
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            if webhooks is not None:
+                webhooks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await webhooks
             svc.unsubscribe(hub.publish)
             hub.detach()
             if owned:

@@ -13,7 +13,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
+from calmline.engine import protocols as protocol_runner
 from calmline.engine.policy import AlertPolicy
+from calmline.engine.protocols import update_alert as _update_alert
 from calmline.engine.state import HISTORY_WINDOW, AlertView, CallState
 from calmline.events import (
     SEVERITY_RANK,
@@ -29,12 +31,17 @@ from calmline.events import (
     Finding,
     FindingEmitted,
     OutputEvent,
+    ProtocolsPinned,
     SequenceGap,
     SupervisorAction,
     Tick,
     UtteranceReceived,
     UtteranceScored,
 )
+from calmline.protocols import interpreter as pi
+from calmline.protocols.catalog import ProtocolCatalog
+from calmline.protocols.intents import IntentMatcher
+from calmline.protocols.schema import ProtocolLibrary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Weight of the newest utterance in the smoothed distress trajectory.
@@ -49,9 +56,30 @@ Outputs = tuple[OutputEvent, ...]
 class CallEngine:
     """Holds the analyzers and policies; ``step`` itself is a pure function of (state, event)."""
 
-    def __init__(self, registry: AnalyzerRegistry, policy: AlertPolicy) -> None:
+    def __init__(
+        self,
+        registry: AnalyzerRegistry,
+        policy: AlertPolicy,
+        protocols: ProtocolCatalog | None = None,
+        intents: IntentMatcher | None = None,
+    ) -> None:
+        """Build the engine.
+
+        ``protocols`` holds the protocol sets calls may be pinned to (none: no protocols run); ``intents``
+        are the agent-utterance matchers that complete protocol steps (the packaged ones by default).
+        """
         self.registry = registry
         self.policy = policy
+        self.protocols = protocols or ProtocolCatalog()
+        if intents is None and self.protocols.current.protocols:
+            from calmline.protocols.intents import default_matcher
+
+            intents = default_matcher()
+        self.intents = intents
+
+    def library(self, state: CallState) -> ProtocolLibrary:
+        """The protocols this call runs: its pinned set, or the current one if it was never pinned."""
+        return self.protocols.get(state.protocol_set).library
 
     def initial(self, call_id: str) -> CallState:
         """The state of a call before any event."""
@@ -68,21 +96,29 @@ class CallEngine:
                 return self._started(state, event), ()
             case UtteranceReceived():
                 return self._utterance(state, event)
+            case ProtocolsPinned():
+                return replace(state, protocol_set=event.protocol_set), ()
             case CallTransferred():
                 agent = event.to_agent or state.agent_id
-                return replace(
+                state = replace(
                     state,
                     transfers=state.transfers + 1,
                     queue=event.to_queue or state.queue,
                     agent_id=agent,
                     now=event.at,
-                ), ()
+                )
+                return self._protocols(state, [pi.Transferred()], event.at)
             case CallEnded():
-                return replace(state, status="ended", disposition=event.disposition, now=event.at), ()
+                state = replace(state, status="ended", disposition=event.disposition, now=event.at)
+                if state.follow_ups_scheduled:
+                    return state, ()
+                follow = protocol_runner.follow_ups(self.library(state), state, event.at)
+                return replace(state, follow_ups_scheduled=True), follow
             case SupervisorAction():
                 return self._supervisor(state, event)
             case Tick():
-                return replace(state, now=max(event.at, state.now) if state.now else event.at), ()
+                state = replace(state, now=max(event.at, state.now) if state.now else event.at)
+                return self._protocols(state, [pi.Tick()], state.now or event.at)
             case SequenceGap():
                 return replace(
                     state,
@@ -139,11 +175,29 @@ class CallEngine:
             FindingEmitted(call_id=state.call_id, finding=f, at=at) for f in findings
         ]
         state = replace(state, findings=(*state.findings, *findings))
+        scored: UtteranceScored | None = None
         if signals and event.speaker == "caller":
             state, scored = self._score(state, event.seq, signals, at)
             outputs.append(scored)
         state, alerts = self._alerts(state, findings, at)
         outputs.extend(alerts)
+        library = self.library(state)
+        if library.protocols:
+            inputs: list[pi.ProtocolInput] = [pi.FindingSeen(f, event.seq) for f in findings]
+            if scored is not None:
+                inputs.append(
+                    pi.DistressScored(scored.distress, event.seq, tuple(sorted(scored.emotions.items())))
+                )
+            if event.speaker == "agent" and state.protocols.active and self.intents is not None:
+                inputs.extend(pi.IntentSeen(m.intent, event.seq) for m in self.intents.match(event.text))
+            state = protocol_runner.run(library, state, inputs, at, outputs)
+        return state, tuple(outputs)
+
+    def _protocols(
+        self, state: CallState, inputs: list[pi.ProtocolInput], now: datetime
+    ) -> tuple[CallState, Outputs]:
+        outputs: list[OutputEvent] = []
+        state = protocol_runner.run(self.library(state), state, inputs, now, outputs)
         return state, tuple(outputs)
 
     @staticmethod
@@ -217,11 +271,13 @@ class CallEngine:
                 state = _update_alert(state, replace(current, severity=rule.severity, status="escalated"))
         return state, outputs
 
-    @staticmethod
-    def _supervisor(state: CallState, event: SupervisorAction) -> tuple[CallState, Outputs]:
+    def _supervisor(self, state: CallState, event: SupervisorAction) -> tuple[CallState, Outputs]:
         state = replace(state, now=max(event.at, state.now) if state.now else event.at)
         if event.action == "note":
             return replace(state, notes=state.notes + 1), ()
+        if event.action == "protocol_action":
+            action = pi.ActionTaken(action=event.name or "", actor=event.actor, step_id=event.step_id)
+            return self._protocols(state, [action], event.at)
         alert = state.alert(event.alert_id) if event.alert_id else None
         if alert is None or alert.status == "resolved":
             return state, ()
@@ -229,6 +285,7 @@ class CallEngine:
             if alert.status == "acknowledged":
                 return state, ()
             state = _update_alert(state, replace(alert, status="acknowledged"))
+            state = protocol_runner.acknowledge(self.library(state), state, alert, event.actor, event.at)
             return state, (
                 AlertAcknowledged(
                     alert_id=alert.alert_id, call_id=state.call_id, by=event.actor, at=event.at
@@ -236,6 +293,7 @@ class CallEngine:
             )
         if event.action == "resolve_alert":
             state = _update_alert(state, replace(alert, status="resolved"))
+            state = protocol_runner.acknowledge(self.library(state), state, alert, event.actor, event.at)
             return state, (
                 AlertResolved(
                     alert_id=alert.alert_id,
@@ -246,7 +304,3 @@ class CallEngine:
                 ),
             )
         return state, ()
-
-
-def _update_alert(state: CallState, alert: AlertView) -> CallState:
-    return replace(state, alerts=tuple(alert if a.alert_id == alert.alert_id else a for a in state.alerts))

@@ -8,6 +8,9 @@ from typing import Literal
 
 from calmline.analysis.base import Turn
 from calmline.events import Finding, Severity
+from calmline.protocols.interpreter import ProtocolState
+
+_NO_PROTOCOLS = ProtocolState()
 
 #: How many earlier turns analyzers see as context.
 HISTORY_WINDOW = 12
@@ -21,6 +24,9 @@ class AlertView:
     kind: str
     severity: Severity
     status: Literal["raised", "acknowledged", "escalated", "resolved"]
+    #: Protocols whose escalation chain runs on this alert.
+    protocol_ids: tuple[str, ...] = ()
+    ack_deadline: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,10 @@ class CallState:
     transfers: int = 0
     notes: int = 0
     disposition: str | None = None
+    #: The protocol set this call is pinned to (``None``: the engine's current set).
+    protocol_set: str | None = None
+    protocols: ProtocolState = _NO_PROTOCOLS
+    follow_ups_scheduled: bool = False
 
     def alert(self, alert_id: str) -> AlertView | None:
         """The alert with that id, if this call raised it."""

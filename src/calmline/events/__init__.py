@@ -13,7 +13,9 @@ from calmline.events.call import (
     CallInput,
     CallStarted,
     CallTransferred,
+    ExternalCallInput,
     InputEvent,
+    ProtocolsPinned,
     SequenceGap,
     Speaker,
     SupervisorAction,
@@ -29,14 +31,17 @@ from calmline.events.outputs import (
     AlertResolved,
     ChecklistStepChanged,
     FindingEmitted,
+    FollowUpScheduled,
     OutputEvent,
+    ProtocolActivated,
+    ProtocolExited,
     RoutingDecided,
     Severity,
     SuggestionOffered,
     UtteranceScored,
 )
 
-AnyEvent = InputEvent | OutputEvent
+AnyEvent = InputEvent | ProtocolsPinned | OutputEvent
 
 INPUT_ADAPTER: TypeAdapter[InputEvent] = TypeAdapter(Annotated[InputEvent, Field(discriminator="type")])
 ANY_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])
@@ -50,6 +55,7 @@ INPUT_TYPES: tuple[type[Event], ...] = (
     SupervisorAction,
     Tick,
     SequenceGap,
+    ProtocolsPinned,
 )
 OUTPUT_TYPES: tuple[type[Event], ...] = (
     FindingEmitted,
@@ -61,6 +67,9 @@ OUTPUT_TYPES: tuple[type[Event], ...] = (
     SuggestionOffered,
     ChecklistStepChanged,
     RoutingDecided,
+    ProtocolActivated,
+    ProtocolExited,
+    FollowUpScheduled,
 )
 
 
@@ -100,11 +109,16 @@ __all__ = [
     "CallTransferred",
     "ChecklistStepChanged",
     "Event",
+    "ExternalCallInput",
     "Finding",
     "FindingEmitted",
+    "FollowUpScheduled",
     "InputEvent",
     "Modifier",
     "OutputEvent",
+    "ProtocolActivated",
+    "ProtocolExited",
+    "ProtocolsPinned",
     "RoutingDecided",
     "SequenceGap",
     "Severity",

@@ -86,6 +86,7 @@ SupervisorActionKind = Literal[
     "note",
     "acknowledge_alert",
     "resolve_alert",
+    "protocol_action",
 ]
 
 
@@ -99,12 +100,26 @@ class SupervisorAction(Event):
     alert_id: str | None = Field(default=None, max_length=160)
     note: str | None = Field(default=None, max_length=2_000)
     outcome: str | None = Field(default=None, max_length=256)
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="protocol_action: what was done, e.g. emergency_services_dispatched.",
+    )
+    step_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="protocol_action: check this protocol step off by hand.",
+    )
     at: Timestamp
 
     @model_validator(mode="after")
     def _alert_needed(self) -> SupervisorAction:
         if self.action in ("acknowledge_alert", "resolve_alert") and not self.alert_id:
             raise ValueError(f"alert_id is required for {self.action}")
+        if self.action == "protocol_action" and not (self.name or self.step_id):
+            raise ValueError("name or step_id is required for protocol_action")
         return self
 
 
@@ -126,9 +141,23 @@ class SequenceGap(Event):
     at: Timestamp
 
 
-#: Events that belong to one call's stream and are stepped by the call engine.
-CallInput = (
+class ProtocolsPinned(Event):
+    """Written by calmline (never accepted at ingest) before a call's first event: the protocol set in force.
+
+    A call keeps the protocol versions it started with; replay reads them from here.
+    """
+
+    type: Literal["protocols.pinned"] = "protocols.pinned"
+    call_id: CallId
+    protocol_set: str = Field(min_length=1, max_length=64)
+    at: Timestamp
+
+
+#: Call events that may arrive at ingest.
+ExternalCallInput = (
     CallStarted | UtteranceReceived | CallTransferred | CallEnded | SupervisorAction | Tick | SequenceGap
 )
+#: Events that belong to one call's stream and are stepped by the call engine.
+CallInput = ExternalCallInput | ProtocolsPinned
 #: Everything that may arrive at ingest.
-InputEvent = CallInput | AgentStatusChanged
+InputEvent = ExternalCallInput | AgentStatusChanged

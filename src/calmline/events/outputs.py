@@ -48,6 +48,12 @@ class AlertRaised(Event):
     evidence: tuple[Finding, ...]
     policy_rule: str
     policy_version: str
+    protocol_id: str | None = Field(default=None, description="The protocol whose escalation chain runs.")
+    notify: str | None = Field(default=None, description="Who must acknowledge now (escalation level).")
+    escalation_level: int | None = None
+    ack_deadline: Timestamp | None = Field(
+        default=None, description="Unacknowledged by then, the alert escalates to the next level."
+    )
     at: Timestamp
 
 
@@ -70,6 +76,10 @@ class AlertEscalated(Event):
     severity: Severity
     reason: str
     evidence: tuple[Finding, ...] = ()
+    protocol_id: str | None = None
+    notify: str | None = None
+    escalation_level: int | None = None
+    ack_deadline: Timestamp | None = None
     at: Timestamp
 
 
@@ -104,6 +114,44 @@ class ChecklistStepChanged(Event):
     step_id: str
     status: Literal["due", "done", "skipped"]
     by: str | None = None
+    prompt: str | None = None
+    script: tuple[str, ...] = ()
+    required: bool = True
+    at: Timestamp
+
+
+class ProtocolActivated(Event):
+    """A crisis protocol started on the call (``version`` is the one the call keeps)."""
+
+    type: Literal["protocol.activated"] = "protocol.activated"
+    call_id: CallId
+    protocol_id: str
+    version: str
+    title: str
+    severity: Severity
+    reason: str
+    alert_id: str | None = None
+    at: Timestamp
+
+
+class ProtocolExited(Event):
+    """A protocol ended before the call did (an exit condition, or a protocol that supersedes it)."""
+
+    type: Literal["protocol.exited"] = "protocol.exited"
+    call_id: CallId
+    protocol_id: str
+    reason: str
+    at: Timestamp
+
+
+class FollowUpScheduled(Event):
+    """Something that must happen after the call, by ``due_by`` (from the protocols the call ran)."""
+
+    type: Literal["followup.scheduled"] = "followup.scheduled"
+    call_id: CallId
+    protocol_id: str
+    kind: str
+    due_by: Timestamp
     at: Timestamp
 
 
@@ -129,4 +177,7 @@ OutputEvent = (
     | SuggestionOffered
     | ChecklistStepChanged
     | RoutingDecided
+    | ProtocolActivated
+    | ProtocolExited
+    | FollowUpScheduled
 )

@@ -8,8 +8,11 @@ Semantics:
 
 * A trigger activates a protocol once per call; repeated triggers are ignored. Active protocols are kept in
   priority order (higher severity first, then library order), and so are the commands of one input.
-* On activation every step becomes due, an alert is raised at escalation level 1 and the level-1 deadline is
-  ``now + ack_within_s``.
+* On activation every step becomes due; a protocol with an escalation chain raises an alert at level 1 and
+  sets the level-1 deadline to ``now + ack_within_s`` (one without a chain is guidance for the agent only).
+* A protocol listed in another's ``supersedes`` exits when that other activates, and cannot start while it
+  runs (an imminent-risk protocol replaces the lower-tier one instead of running beside it).
+* Disabled protocols never activate.
 * A ``Tick`` at or after the deadline, unacknowledged, escalates one level and schedules that level's
   deadline from ``now``; past the last level nothing more is scheduled. An acknowledgement stops escalation.
 * Intents and actions complete the due steps that wait for them; an ``ActionTaken`` naming a ``step_id``
@@ -29,6 +32,7 @@ from calmline.protocols.schema import (
     TIER_RANK,
     ActionCompletion,
     DistressTrigger,
+    EmotionTrigger,
     EventCompletion,
     FindingTrigger,
     IntentCompletion,
@@ -54,10 +58,11 @@ class FindingSeen:
 
 @dataclass(frozen=True, slots=True)
 class DistressScored:
-    """The caller's distress on one utterance (feeds ``distress_at_least`` triggers)."""
+    """The caller's distress and emotions on one utterance (feeds distress and emotion triggers)."""
 
     distress: float
     utterance_seq: int
+    emotions: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,7 @@ class RaiseAlert:
     severity: Severity
     reason: str
     escalation_level: int
+    notify: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +210,7 @@ class ProtocolState:
 
     instances: tuple[ProtocolInstance, ...] = ()
     recent_distress: tuple[float, ...] = ()
+    recent_emotions: tuple[tuple[tuple[str, float], ...], ...] = ()
 
     def instance(self, protocol_id: str) -> ProtocolInstance | None:
         """The instance of one protocol, if it was activated."""
@@ -243,14 +250,39 @@ def _distress_met(trigger: DistressTrigger, recent: tuple[float, ...]) -> bool:
     return len(window) == trigger.for_turns and all(d >= trigger.distress_at_least for d in window)
 
 
+def _emotion_met(trigger: EmotionTrigger, recent: tuple[tuple[tuple[str, float], ...], ...]) -> bool:
+    window = recent[-trigger.for_turns :]
+    return len(window) == trigger.for_turns and all(
+        any(score >= trigger.at_least for name, score in turn if name in trigger.emotion) for turn in window
+    )
+
+
+def _blocked(library: ProtocolLibrary, state: ProtocolState, protocol: Protocol) -> bool:
+    """Already activated on this call, disabled, or superseded by a protocol that is running."""
+    if not protocol.enabled or state.instance(protocol.id) is not None:
+        return True
+    for inst in state.active:
+        running = library.get(inst.protocol_id)
+        if running is not None and protocol.id in running.supersedes:
+            return True
+    return False
+
+
 def _activate(
     library: ProtocolLibrary, state: ProtocolState, fired: list[tuple[Protocol, str]], now: datetime
 ) -> tuple[ProtocolState, Commands]:
     commands: list[Command] = []
-    instances = list(state.instances)
     for protocol, reason in fired:  # already in priority order
-        level1 = protocol.escalation[0]
-        deadline = now + timedelta(seconds=level1.ack_within_s)
+        if _blocked(library, state, protocol):  # an earlier protocol of this batch superseded it
+            continue
+        level1 = protocol.escalation[0] if protocol.escalation else None
+        deadline = now + timedelta(seconds=level1.ack_within_s) if level1 is not None else None
+        instances: list[ProtocolInstance] = []
+        for inst in state.instances:
+            if inst.status == "active" and inst.protocol_id in protocol.supersedes:
+                inst = replace(inst, status="exited", next_deadline=None)
+                commands.append(ProtocolExited(inst.protocol_id, f"superseded by {protocol.id}"))
+            instances.append(inst)
         instances.append(
             ProtocolInstance(
                 protocol_id=protocol.id,
@@ -260,12 +292,16 @@ def _activate(
                 next_deadline=deadline,
             )
         )
+        instances.sort(key=lambda i: library.priority(i.protocol_id))
+        state = replace(state, instances=tuple(instances))
         commands.append(ActivateProtocol(protocol.id, protocol.version, reason))
         commands.extend(StepDue(protocol.id, s.id, s.prompt, s.script, s.required) for s in protocol.steps)
-        commands.append(RaiseAlert(protocol.id, protocol.severity, f"{protocol.title}: {reason}", 1))
-        commands.append(ScheduleDeadline(protocol.id, deadline))
-    instances.sort(key=lambda i: library.priority(i.protocol_id))
-    return replace(state, instances=tuple(instances)), tuple(commands)
+        if level1 is not None and deadline is not None:
+            commands.append(
+                RaiseAlert(protocol.id, protocol.severity, f"{protocol.title}: {reason}", 1, level1.notify)
+            )
+            commands.append(ScheduleDeadline(protocol.id, deadline))
+    return state, tuple(commands)
 
 
 def _on_finding(
@@ -274,7 +310,7 @@ def _on_finding(
     f = inp.finding
     fired: list[tuple[Protocol, str]] = []
     for protocol in library.protocols:
-        if state.instance(protocol.id) is not None:
+        if _blocked(library, state, protocol):
             continue
         if any(isinstance(t, FindingTrigger) and matches(t, f) for t in protocol.triggers):
             tier = f", tier {f.tier}" if f.tier else ""
@@ -287,23 +323,21 @@ def _on_distress(
 ) -> tuple[ProtocolState, Commands]:
     keep = library.max_distress_turns
     recent = (*state.recent_distress, inp.distress)[-keep:] if keep else ()
-    state = replace(state, recent_distress=recent)
+    emotions = (*state.recent_emotions, inp.emotions)[-keep:] if keep else ()
+    state = replace(state, recent_distress=recent, recent_emotions=emotions)
     fired: list[tuple[Protocol, str]] = []
     for protocol in library.protocols:
-        if state.instance(protocol.id) is not None:
+        if _blocked(library, state, protocol):
             continue
-        hit = next(
-            (t for t in protocol.triggers if isinstance(t, DistressTrigger) and _distress_met(t, recent)),
-            None,
-        )
-        if hit is not None:
-            fired.append(
-                (
-                    protocol,
-                    f"distress >= {hit.distress_at_least} for {hit.for_turns} turns "
-                    f"(to utterance {inp.utterance_seq})",
-                )
-            )
+        for t in protocol.triggers:
+            if isinstance(t, DistressTrigger) and _distress_met(t, recent):
+                what = f"distress >= {t.distress_at_least}"
+            elif isinstance(t, EmotionTrigger) and _emotion_met(t, emotions):
+                what = f"{' or '.join(t.emotion)} >= {t.at_least}"
+            else:
+                continue
+            fired.append((protocol, f"{what} for {t.for_turns} turns (to utterance {inp.utterance_seq})"))
+            break
     return _activate(library, state, fired, now)
 
 

@@ -64,6 +64,20 @@ class DistressTrigger(_Model):
     for_turns: int = Field(ge=1, le=50)
 
 
+Emotion = Literal["anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral"]
+
+
+class EmotionTrigger(_Model):
+    """Activates the protocol when one caller emotion stays at or above a score for several turns.
+
+    ``emotion: [anger, frustration]`` counts a turn when any of the listed emotions reaches ``at_least``.
+    """
+
+    emotion: tuple[Emotion, ...] = Field(min_length=1)
+    at_least: float = Field(ge=0.0, le=1.0)
+    for_turns: int = Field(ge=1, le=50)
+
+
 class IntentCompletion(_Model):
     """Done when the agent is heard doing this (an intent id of the agent-utterance matchers)."""
 
@@ -85,6 +99,8 @@ class EventCompletion(_Model):
 def _trigger_tag(value: Any) -> str:
     if isinstance(value, DistressTrigger) or (isinstance(value, dict) and "distress_at_least" in value):
         return "DistressTrigger"
+    if isinstance(value, EmotionTrigger) or (isinstance(value, dict) and "emotion" in value):
+        return "EmotionTrigger"
     return "FindingTrigger"
 
 
@@ -113,7 +129,9 @@ def _exit_tag(value: Any) -> str:
 
 
 Trigger = Annotated[
-    Annotated[FindingTrigger, Tag("FindingTrigger")] | Annotated[DistressTrigger, Tag("DistressTrigger")],
+    Annotated[FindingTrigger, Tag("FindingTrigger")]
+    | Annotated[DistressTrigger, Tag("DistressTrigger")]
+    | Annotated[EmotionTrigger, Tag("EmotionTrigger")],
     Discriminator(_trigger_tag),
 ]
 Completion = Annotated[
@@ -163,9 +181,17 @@ class Protocol(_Model):
     rationale: str = Field(min_length=1, description="Plain-language why, for agents and reviewers.")
     sources: tuple[str, ...] = Field(min_length=1)
     severity: Severity
+    enabled: bool = Field(default=True, description="A disabled protocol is kept but never activates.")
+    supersedes: tuple[str, ...] = Field(
+        default=(),
+        description="Protocol ids this one replaces: they exit when it activates and cannot start after.",
+    )
     triggers: tuple[Trigger, ...] = Field(min_length=1)
     steps: tuple[Step, ...] = Field(min_length=1)
-    escalation: tuple[EscalationLevel, ...] = Field(min_length=1)
+    escalation: tuple[EscalationLevel, ...] = Field(
+        default=(),
+        description="Empty: guidance for the agent only, no alert. Else level 1 is alerted on activation.",
+    )
     exit: tuple[ExitCondition, ...] = ()
     follow_up: FollowUp | None = None
 
@@ -175,6 +201,8 @@ class Protocol(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate step ids: {', '.join(dupes)}")
+        if self.id in self.supersedes:
+            raise ValueError("a protocol cannot supersede itself")
         levels = [e.level for e in self.escalation]
         if levels != list(range(1, len(levels) + 1)):
             raise ValueError(f"escalation levels must be 1, 2, 3, ... in order, got {levels}")
@@ -217,8 +245,13 @@ class ProtocolLibrary:
 
     @property
     def max_distress_turns(self) -> int:
-        """The longest distress window any trigger needs (0 if none)."""
+        """The longest distress or emotion window any trigger needs (0 if none)."""
         return max(
-            (t.for_turns for p in self.protocols for t in p.triggers if isinstance(t, DistressTrigger)),
+            (
+                t.for_turns
+                for p in self.protocols
+                for t in p.triggers
+                if isinstance(t, DistressTrigger | EmotionTrigger)
+            ),
             default=0,
         )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from calmline.clock import Clock, FakeClock, SystemClock
-from calmline.events import CallInput, UtteranceReceived
+from calmline.events import ExternalCallInput, UtteranceReceived
 from calmline.sim.scenario import Scenario, schedule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +54,7 @@ class Cue:
     offset_s: float
     at: datetime
     call_index: int
-    event: CallInput
+    event: ExternalCallInput
 
 
 @dataclass
@@ -249,7 +249,7 @@ def play_http(
     return report
 
 
-def _post(http: httpx.Client, headers: dict[str, str], event: CallInput) -> tuple[str, str | None]:
+def _post(http: httpx.Client, headers: dict[str, str], event: ExternalCallInput) -> tuple[str, str | None]:
     import httpx
 
     try:

@@ -22,13 +22,19 @@ def summarize(service: CallService, calls: Mapping[str, Scenario]) -> dict[str, 
     utterances = 0
     differences = 0
     alerts_by_call: dict[str, list[str]] = {}
+    protocols_by_call: dict[str, list[str]] = {}
     unmet: list[str] = []
     for call_id, scenario in calls.items():
         kinds: dict[str, str] = {}  # alert id -> kind
         best: dict[str, str] = {}  # alert id -> highest severity
         types: list[str] = []
+        protocols: dict[str, list[str]] = {}  # protocol id -> steps completed
         for row in service.log.read(call_id):
             payload = row.payload
+            if row.type == "protocol.activated":
+                protocols.setdefault(payload["protocol_id"], [])
+            elif row.type == "checklist.step" and payload["status"] == "done":
+                protocols.setdefault(payload["protocol_id"], []).append(payload["step_id"])
             if row.type == "utterance":
                 utterances += 1
             elif row.type == "finding":
@@ -46,7 +52,8 @@ def summarize(service: CallService, calls: Mapping[str, Scenario]) -> dict[str, 
         for alert_id, kind in kinds.items():
             if SEVERITY_RANK[best[alert_id]] >= SEVERITY_RANK[reached.get(kind, "info")]:
                 reached[kind] = best[alert_id]
-        unmet.extend(f"{call_id}: {p}" for p in scenario.expect.unmet(reached, types))
+        unmet.extend(f"{call_id}: {p}" for p in scenario.expect.unmet(reached, types, protocols))
+        protocols_by_call[call_id] = sorted(protocols)
         differences += len(service.replay(call_id).differences)
     return {
         "calls": len(calls),
@@ -54,6 +61,7 @@ def summarize(service: CallService, calls: Mapping[str, Scenario]) -> dict[str, 
         "findings_by_type": dict(sorted(findings.items())),
         "alerts_by_severity": dict(sorted(by_severity.items(), key=lambda kv: SEVERITY_RANK[kv[0]])),
         "alerts_by_call": alerts_by_call,
+        "protocols_by_call": protocols_by_call,
         "replay_differences": differences,
         "expectation_failures": unmet,
     }

@@ -22,7 +22,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from calmline.events import SEVERITY_RANK, CallEnded, CallInput, CallStarted, Severity, UtteranceReceived
+from calmline.events import (
+    SEVERITY_RANK,
+    CallEnded,
+    CallStarted,
+    Severity,
+    UtteranceReceived,
+)
+from calmline.events import ExternalCallInput as CallInput
 
 #: Package holding the shipped scenario files.
 SCENARIO_PACKAGE = "calmline.resources"
@@ -58,6 +65,15 @@ class AlertExpectation(BaseModel):
     min_severity: Severity = "warning"
 
 
+class ProtocolExpectation(BaseModel):
+    """The protocol ``id`` must activate, and each step in ``steps_done`` be completed from the call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    steps_done: tuple[str, ...] = ()
+
+
 class Expectation(BaseModel):
     """What calmline should make of the call; checked by the tests and the headless demo."""
 
@@ -67,7 +83,9 @@ class Expectation(BaseModel):
     no_alerts: bool = False
     #: Finding types that must appear at least once (present or not), e.g. ``guardrail``.
     findings: tuple[str, ...] = ()
-    #: When true (the default for scenario files), any alert kind not listed is a failure: alert fatigue.
+    #: Protocols that must activate (with the steps the conversation must complete).
+    protocols: tuple[ProtocolExpectation, ...] = ()
+    #: When true (the default for scenario files), any alert kind or protocol not listed is a failure.
     exact: bool = True
 
     @model_validator(mode="after")
@@ -76,9 +94,20 @@ class Expectation(BaseModel):
             raise ValueError("no_alerts: true contradicts the listed alerts")
         return self
 
-    def unmet(self, alerts: Mapping[str, str], finding_types: Sequence[str] = ()) -> list[str]:
-        """The expectations not met by ``alerts`` (kind to highest severity) and ``finding_types``."""
+    def unmet(
+        self,
+        alerts: Mapping[str, str],
+        finding_types: Sequence[str] = (),
+        protocols: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[str]:
+        """The expectations not met by what a call produced.
+
+        ``alerts`` maps kind to highest severity; ``protocols`` maps each activated protocol id to its
+        completed steps (``None``: protocols are not checked).
+        """
         problems: list[str] = []
+        if protocols is not None:
+            problems.extend(self._unmet_protocols(protocols))
         if self.no_alerts and alerts:
             problems.append(f"expected no alerts, got {', '.join(sorted(alerts))}")
         for want in self.alerts:
@@ -94,6 +123,21 @@ class Expectation(BaseModel):
         for kind in self.findings:
             if kind not in finding_types:
                 problems.append(f"expected a {kind} finding, none was emitted")
+        return problems
+
+    def _unmet_protocols(self, protocols: Mapping[str, Sequence[str]]) -> list[str]:
+        problems: list[str] = []
+        for want in self.protocols:
+            done = protocols.get(want.id)
+            if done is None:
+                problems.append(f"expected protocol {want.id} to activate, it did not")
+                continue
+            missing = [s for s in want.steps_done if s not in done]
+            if missing:
+                problems.append(f"protocol {want.id}: steps not completed: {', '.join(missing)}")
+        if self.exact:
+            wanted = {want.id for want in self.protocols}
+            problems.extend(f"unexpected protocol {pid}" for pid in sorted(set(protocols) - wanted))
         return problems
 
 

@@ -191,12 +191,22 @@ class Projections:
                 policy_rule=p["policy_rule"],
                 policy_version=p["policy_version"],
                 evidence=p["evidence"],
+                notify=p.get("notify"),
+                escalation_level=p.get("escalation_level"),
+                ack_deadline=_ts(p.get("ack_deadline")),
             )
         )
         self._refresh_call_alerts(conn, row.stream)
 
     def _on_alert_escalated(self, conn: Connection, row: StoredEvent) -> None:
         p = row.payload
+        chain: dict[str, Any] = {}
+        if p.get("protocol_id"):
+            chain = {
+                "notify": p.get("notify"),
+                "escalation_level": p.get("escalation_level"),
+                "ack_deadline": _ts(p.get("ack_deadline")),
+            }
         conn.execute(
             update(alerts)
             .where(alerts.c.alert_id == p["alert_id"])
@@ -205,6 +215,7 @@ class Projections:
                 severity_rank=SEVERITY_RANK[p["severity"]],
                 status="escalated",
                 updated_at=_ts(p["at"]),
+                **chain,
             )
         )
         self._refresh_call_alerts(conn, row.stream)
@@ -214,7 +225,9 @@ class Projections:
         conn.execute(
             update(alerts)
             .where(alerts.c.alert_id == p["alert_id"])
-            .values(status="acknowledged", acknowledged_by=p["by"], updated_at=_ts(p["at"]))
+            .values(
+                status="acknowledged", acknowledged_by=p["by"], updated_at=_ts(p["at"]), ack_deadline=None
+            )
         )
         self._refresh_call_alerts(conn, row.stream)
 
@@ -223,7 +236,13 @@ class Projections:
         conn.execute(
             update(alerts)
             .where(alerts.c.alert_id == p["alert_id"])
-            .values(status="resolved", resolved_by=p["by"], outcome=p["outcome"], updated_at=_ts(p["at"]))
+            .values(
+                status="resolved",
+                resolved_by=p["by"],
+                outcome=p["outcome"],
+                updated_at=_ts(p["at"]),
+                ack_deadline=None,
+            )
         )
         self._refresh_call_alerts(conn, row.stream)
 
@@ -286,6 +305,17 @@ class Projections:
             row = conn.execute(select(alerts).where(alerts.c.alert_id == alert_id)).first()
         return _with_utc(row, _ALERT_TIMES) if row else None
 
+    def calls_with_due_deadlines(self, now: datetime) -> list[str]:
+        """Calls with an open, unacknowledged alert whose acknowledgement deadline has passed."""
+        query = (
+            select(alerts.c.call_id)
+            .where(alerts.c.status.in_(("raised", "escalated")), alerts.c.ack_deadline <= now)
+            .distinct()
+            .order_by(alerts.c.call_id)
+        )
+        with self.engine.connect() as conn:
+            return [r.call_id for r in conn.execute(query)]
+
     def list_findings(self, call_id: str) -> list[dict[str, Any]]:
         """A call's findings in log order (spans only, never the transcript text)."""
         query = select(findings).where(findings.c.call_id == call_id).order_by(findings.c.pos)
@@ -308,7 +338,7 @@ class Projections:
 
 
 _CALL_TIMES = ("started_at", "ended_at", "last_event_at")
-_ALERT_TIMES = ("raised_at", "updated_at")
+_ALERT_TIMES = ("raised_at", "updated_at", "ack_deadline")
 
 
 def _with_utc(r: Any, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -94,6 +94,9 @@ alerts = Table(
     Column("policy_rule", String(80), nullable=False),
     Column("policy_version", String(40), nullable=False),
     Column("evidence", JSON, nullable=False),
+    Column("notify", String(40), nullable=True),
+    Column("escalation_level", Integer, nullable=True),
+    Column("ack_deadline", DateTime(timezone=True), nullable=True),
 )
 
 findings = Table(
@@ -147,5 +150,58 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+protocol_sets = Table(
+    "protocol_sets",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("set_id", String(64), nullable=False, index=True),
+    Column("documents", JSON, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+Index("ix_alerts_deadline", alerts.c.ack_deadline)
 Index("ix_calls_status_rank", calls.c.status, calls.c.max_severity_rank)
 Index("ix_alerts_status", alerts.c.status, alerts.c.severity_rank)
+
+# -- webhooks (calmline.webhooks): the durable outbox, written in the append transaction -------------------
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("endpoint", String(64), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("call_id", String(160), nullable=False),
+    Column("alert_id", String(200), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("dead_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    UniqueConstraint("endpoint", "event_id", name="uq_webhook_outbox_endpoint_event"),
+)
+Index(
+    "ix_webhook_outbox_pending",
+    webhook_outbox.c.delivered_at,
+    webhook_outbox.c.dead_at,
+    webhook_outbox.c.next_attempt_at,
+)
+Index("ix_webhook_outbox_call", webhook_outbox.c.endpoint, webhook_outbox.c.call_id, webhook_outbox.c.id)

@@ -28,9 +28,11 @@ from calmline.events import (
     AlertEscalated,
     AlertRaised,
     CallInput,
+    ChecklistStepChanged,
     Finding,
     FindingEmitted,
     OutputEvent,
+    ProtocolActivated,
 )
 from calmline.sim.scenario import Expectation, Scenario, ScenarioTurn, resolve, schedule
 
@@ -83,9 +85,25 @@ class CallRun:
         seen = dict.fromkeys(f.type for f in self.findings if f.is_present or not present_only)
         return tuple(seen)
 
-    def unmet(self) -> list[str]:
-        """The scenario's ``expect`` entries this run does not satisfy (empty when all are met)."""
-        return self.scenario.expect.unmet(self.alert_severities, self.finding_types())
+    @property
+    def protocols(self) -> dict[str, tuple[str, ...]]:
+        """Activated protocol id to the ids of its steps completed, in order."""
+        done: dict[str, tuple[str, ...]] = {}
+        for out in self.outputs:
+            if isinstance(out, ProtocolActivated):
+                done.setdefault(out.protocol_id, ())
+            elif isinstance(out, ChecklistStepChanged) and out.status == "done":
+                done[out.protocol_id] = (*done.get(out.protocol_id, ()), out.step_id)
+        return done
+
+    def unmet(self, *, protocols: bool = True) -> list[str]:
+        """The scenario's ``expect`` entries this run does not satisfy (empty when all are met).
+
+        ``protocols=False`` leaves protocol expectations out (for analyzers other than the shipped ones).
+        """
+        return self.scenario.expect.unmet(
+            self.alert_severities, self.finding_types(), self.protocols if protocols else None
+        )
 
 
 def script_to_scenario(turns: Sequence[tuple[str, str]], scenario_id: str = "script") -> Scenario:

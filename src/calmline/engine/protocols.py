@@ -1,0 +1,281 @@
+"""Runs the call's protocol machines inside the pure engine and turns their commands into output events.
+
+The interpreter (``calmline.protocols.interpreter``) knows protocols, steps and deadlines; this module knows
+the call: it feeds the interpreter what happened on the call (findings, scores, agent intents, actions,
+acknowledgements, transfers, ticks) and maps its commands onto the call's alerts:
+
+* A protocol with an escalation chain needs an alert. If the finding that triggered it already has an open
+  alert (the alert policy raised one for the same finding type), the protocol *attaches* to that alert:
+  one alert per situation, whose escalation chain is the protocol's. Otherwise the protocol raises its own.
+* The alert carries who must acknowledge (``notify``), the escalation level and the acknowledgement deadline.
+  Acknowledging or resolving the alert acknowledges every protocol attached to it, which stops escalation.
+* A missed deadline (seen on a ``tick``) escalates the alert to the next level of the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from calmline.engine.state import AlertView, CallState
+from calmline.events import (
+    SEVERITY_RANK,
+    AlertEscalated,
+    AlertRaised,
+    ChecklistStepChanged,
+    Finding,
+    FollowUpScheduled,
+    OutputEvent,
+    ProtocolActivated,
+    ProtocolExited,
+)
+from calmline.protocols import interpreter as pi
+from calmline.protocols.schema import ProtocolLibrary
+
+
+def run(
+    library: ProtocolLibrary,
+    state: CallState,
+    inputs: Sequence[pi.ProtocolInput],
+    now: datetime,
+    pending: list[OutputEvent],
+) -> CallState:
+    """Step every input through the interpreter; append the resulting outputs to ``pending`` (in place).
+
+    ``pending`` holds the outputs this engine step has produced so far, so that an alert raised by the
+    policy a moment ago can carry the escalation chain of the protocol that attaches to it.
+    """
+    if not library.protocols:
+        return state
+    for inp in inputs:
+        pstate, commands = pi.step(library, state.protocols, inp, now)
+        state = replace(state, protocols=pstate)
+        if commands:
+            trigger = inp.finding if isinstance(inp, pi.FindingSeen) else None
+            state = _apply(library, state, commands, trigger, now, pending)
+    return state
+
+
+def _apply(
+    library: ProtocolLibrary,
+    state: CallState,
+    commands: Sequence[pi.Command],
+    trigger: Finding | None,
+    now: datetime,
+    pending: list[OutputEvent],
+) -> CallState:
+    call_id = state.call_id
+    activated: dict[str, int] = {}  # protocol id -> index of its ProtocolActivated in pending
+    for cmd in commands:
+        match cmd:
+            case pi.ActivateProtocol(protocol_id=pid, version=version, reason=reason):
+                protocol = library.get(pid)
+                assert protocol is not None
+                activated[pid] = len(pending)
+                pending.append(
+                    ProtocolActivated(
+                        call_id=call_id,
+                        protocol_id=pid,
+                        version=version,
+                        title=protocol.title,
+                        severity=protocol.severity,
+                        reason=reason,
+                        at=now,
+                    )
+                )
+            case pi.StepDue(protocol_id=pid, step_id=sid, prompt=prompt, script=script, required=required):
+                pending.append(
+                    ChecklistStepChanged(
+                        call_id=call_id,
+                        protocol_id=pid,
+                        step_id=sid,
+                        status="due",
+                        prompt=prompt,
+                        script=script,
+                        required=required,
+                        at=now,
+                    )
+                )
+            case pi.StepDone(protocol_id=pid, step_id=sid, by=by):
+                done = ChecklistStepChanged(
+                    call_id=call_id, protocol_id=pid, step_id=sid, status="done", by=by, at=now
+                )
+                pending.append(done)
+            case pi.RaiseAlert():
+                state, alert_id = _raise(library, state, cmd, trigger, now, pending)
+                index = activated.get(cmd.protocol_id)
+                if index is not None:
+                    activation = pending[index]
+                    pending[index] = activation.model_copy(update={"alert_id": alert_id})
+            case pi.Escalate(protocol_id=pid, level=level, notify=notify, reason=reason):
+                alert = _alert_of(state, pid)
+                if alert is None or _chain_owner(state, alert) != pid:
+                    continue  # resolved, or another protocol runs this alert's chain
+                deadline = _deadline(state, pid)
+                pending.append(
+                    AlertEscalated(
+                        alert_id=alert.alert_id,
+                        call_id=call_id,
+                        severity=alert.severity,
+                        reason=reason,
+                        protocol_id=pid,
+                        notify=notify,
+                        escalation_level=level,
+                        ack_deadline=deadline,
+                        at=now,
+                    )
+                )
+                state = update_alert(state, replace(alert, status="escalated", ack_deadline=deadline))
+            case pi.ProtocolExited(protocol_id=pid, reason=reason):
+                pending.append(ProtocolExited(call_id=call_id, protocol_id=pid, reason=reason, at=now))
+            case pi.ScheduleDeadline():
+                pass  # the deadline is in the protocol state and on the alert outputs
+    return state
+
+
+def _raise(
+    library: ProtocolLibrary,
+    state: CallState,
+    cmd: pi.RaiseAlert,
+    trigger: Finding | None,
+    now: datetime,
+    pending: list[OutputEvent],
+) -> tuple[CallState, str]:
+    protocol = library.get(cmd.protocol_id)
+    assert protocol is not None
+    pid = cmd.protocol_id
+    deadline = _deadline(state, pid)
+    chain = {"protocol_id": pid, "notify": cmd.notify, "escalation_level": 1, "ack_deadline": deadline}
+    kind = trigger.type if trigger is not None else pid
+    current = state.open_alert(kind)
+    if current is None:
+        alert_id = f"{state.call_id}-A{len(state.alerts) + 1}"
+        pending.append(
+            AlertRaised(
+                alert_id=alert_id,
+                call_id=state.call_id,
+                severity=cmd.severity,
+                kind=kind,
+                title=protocol.title,
+                reason=cmd.reason,
+                evidence=(trigger,) if trigger is not None else (),
+                policy_rule=f"protocol:{pid}",
+                policy_version=protocol.version,
+                at=now,
+                **chain,
+            )
+        )
+        view = AlertView(
+            alert_id=alert_id,
+            kind=kind,
+            severity=cmd.severity,
+            status="raised",
+            protocol_ids=(pid,),
+            ack_deadline=deadline,
+        )
+        return replace(state, alerts=(*state.alerts, view)), alert_id
+    if _chain_running(state, current):
+        # A more urgent protocol already runs its chain on this alert: this one rides along silently.
+        deadlines = [d for d in (current.ack_deadline, deadline) if d is not None]
+        view = replace(
+            current, protocol_ids=(*current.protocol_ids, pid), ack_deadline=min(deadlines, default=None)
+        )
+        return update_alert(state, view), current.alert_id
+    severity = max(current.severity, cmd.severity, key=lambda s: SEVERITY_RANK[s])
+    status = current.status
+    # The policy may have raised or escalated this alert in the same step: that output carries the chain.
+    for i in range(len(pending) - 1, -1, -1):
+        out = pending[i]
+        if isinstance(out, AlertRaised | AlertEscalated) and out.alert_id == current.alert_id:
+            pending[i] = out.model_copy(update={**chain, "severity": severity})
+            break
+    else:
+        pending.append(
+            AlertEscalated(
+                alert_id=current.alert_id,
+                call_id=state.call_id,
+                severity=severity,
+                reason=cmd.reason,
+                evidence=(trigger,) if trigger is not None else (),
+                at=now,
+                **chain,
+            )
+        )
+        status = "escalated"
+    view = replace(
+        current,
+        severity=severity,
+        status=status,
+        protocol_ids=(*current.protocol_ids, pid),
+        ack_deadline=deadline,
+    )
+    return update_alert(state, view), current.alert_id
+
+
+def _chain_owner(state: CallState, alert: AlertView) -> str | None:
+    """The first-attached protocol still active and waiting for acknowledgement: it runs the chain."""
+    for pid in alert.protocol_ids:
+        inst = state.protocols.instance(pid)
+        if inst is not None and inst.status == "active" and not inst.acknowledged:
+            return pid
+    return None
+
+
+def _chain_running(state: CallState, alert: AlertView) -> bool:
+    """Whether a protocol attached to the alert is still active and waiting for acknowledgement."""
+    return _chain_owner(state, alert) is not None
+
+
+def _alert_of(state: CallState, protocol_id: str) -> AlertView | None:
+    """The open alert a protocol is attached to."""
+    return next(
+        (a for a in reversed(state.alerts) if protocol_id in a.protocol_ids and a.status != "resolved"), None
+    )
+
+
+def _deadline(state: CallState, protocol_id: str) -> datetime | None:
+    inst = state.protocols.instance(protocol_id)
+    return inst.next_deadline if inst is not None else None
+
+
+def acknowledge(
+    library: ProtocolLibrary, state: CallState, alert: AlertView, actor: str, now: datetime
+) -> CallState:
+    """A person acknowledged (or resolved) the alert: every protocol attached to it stops escalating."""
+    inputs = [pi.AlertAcknowledged(protocol_id=pid, actor=actor) for pid in alert.protocol_ids]
+    state = run(library, state, inputs, now, [])
+    view = state.alert(alert.alert_id)
+    return update_alert(state, replace(view, ack_deadline=None)) if view is not None else state
+
+
+def follow_ups(library: ProtocolLibrary, state: CallState, now: datetime) -> tuple[OutputEvent, ...]:
+    """The follow-ups the call's protocols ask for, scheduled from the end of the call."""
+    out: list[OutputEvent] = []
+    for inst in state.protocols.instances:
+        protocol = library.get(inst.protocol_id)
+        if protocol is None or protocol.follow_up is None:
+            continue
+        out.append(
+            FollowUpScheduled(
+                call_id=state.call_id,
+                protocol_id=protocol.id,
+                kind=protocol.follow_up.kind,
+                due_by=now + timedelta(hours=protocol.follow_up.within_h),
+                at=now,
+            )
+        )
+    return tuple(out)
+
+
+def next_deadline(state: CallState) -> datetime | None:
+    """The earliest acknowledgement deadline still running on the call (the shell ticks then)."""
+    deadlines = [
+        i.next_deadline for i in state.protocols.active if i.next_deadline is not None and not i.acknowledged
+    ]
+    return min(deadlines, default=None)
+
+
+def update_alert(state: CallState, alert: AlertView) -> CallState:
+    """Replace one alert's view in the state."""
+    return replace(state, alerts=tuple(alert if a.alert_id == alert.alert_id else a for a in state.alerts))
