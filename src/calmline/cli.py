@@ -348,3 +348,7 @@ def _check_roles(roles: list[str]) -> None:
 def main() -> None:
     """Entry point of the ``calmline`` console script."""
     app()
+
+
+if __name__ == "__main__":  # python -m calmline.cli
+    main()

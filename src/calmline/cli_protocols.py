@@ -268,23 +268,10 @@ def reload_cmd(actor: ActorOpt = "admin", why: WhyOpt = "protocol files changed"
 @protocols_app.command("history")
 def history_cmd(as_json: JsonOpt = False) -> None:
     """Every protocol set ever in force: when, by whom, why, and what changed (from the audit log)."""
+    from calmline.protocol_admin import history_rows
+
     store, _, _ = _store()
-    changes = {e.subject.removeprefix("protocol_set:"): e for e in store.audit.entries("protocol_set:")}
-    rows = []
-    for rec in store.history():
-        entry = changes.get(rec.set_id)
-        rows.append(
-            {
-                "protocol_set": rec.set_id,
-                "at": rec.created_at.isoformat(),
-                "actor": rec.actor,
-                "action": rec.action,
-                "why": rec.detail,
-                "changes": entry.detail["changes"] if entry else {},
-                "versions": rec.versions,
-                "disabled": list(rec.disabled),
-            }
-        )
+    rows = [{**r, "at": r["at"].isoformat()} for r in history_rows(store)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

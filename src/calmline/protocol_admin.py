@@ -183,3 +183,24 @@ def describe(protocol: Protocol) -> dict[str, Any]:
         "escalation": [e.model_dump() for e in protocol.escalation],
         "follow_up": protocol.follow_up.model_dump() if protocol.follow_up else None,
     }
+
+
+def history_rows(store: ProtocolStore) -> list[dict[str, Any]]:
+    """Every protocol set ever in force, oldest first, with the changes recorded in the audit log."""
+    changes = {e.subject.removeprefix("protocol_set:"): e for e in store.audit.entries("protocol_set:")}
+    rows: list[dict[str, Any]] = []
+    for rec in store.history():
+        entry = changes.get(rec.set_id)
+        rows.append(
+            {
+                "protocol_set": rec.set_id,
+                "at": rec.created_at,
+                "actor": rec.actor,
+                "action": rec.action,
+                "why": rec.detail,
+                "changes": entry.detail["changes"] if entry else {},
+                "versions": rec.versions,
+                "disabled": list(rec.disabled),
+            }
+        )
+    return rows

@@ -23,6 +23,7 @@ SUMMARY_KEYS = {
     "findings_by_type",
     "alerts_by_severity",
     "alerts_by_call",
+    "protocols_by_call",
     "replay_differences",
     "duration_s",
     "expectation_failures",

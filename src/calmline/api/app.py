@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
-from calmline.api.routes import alerts, auth, calls, events, health, live
+from calmline.api.routes import alerts, auth, calls, events, health, live, protocols
 from calmline.api.ws import LiveHub
 from calmline.api.ws import router as ws_router
 from calmline.clock import Clock
@@ -26,7 +26,16 @@ from calmline.webhooks import start_webhooks
 log = structlog.get_logger("calmline.api")
 
 #: Every router of the API, in the order they are mounted.
-ROUTERS = (health.router, auth.router, events.router, calls.router, alerts.router, live.router, ws_router)
+ROUTERS = (
+    health.router,
+    auth.router,
+    events.router,
+    calls.router,
+    alerts.router,
+    protocols.router,
+    live.router,
+    ws_router,
+)
 
 
 def create_app(

@@ -25,6 +25,8 @@ class ActionRequest(BaseModel):
     alert_id: str | None = Field(default=None, max_length=160)
     note: str | None = Field(default=None, max_length=2_000)
     outcome: str | None = Field(default=None, max_length=256)
+    name: str | None = Field(default=None, max_length=64, description="protocol_action: what was done.")
+    step_id: str | None = Field(default=None, max_length=64, description="protocol_action: step checked off.")
 
 
 def _call_or_404(service: CallService, call_id: str) -> dict[str, Any]:
@@ -96,11 +98,12 @@ def replay(call_id: str, _user: Reviewer, service: ServiceDep) -> dict[str, Any]
 async def act(
     call_id: str, body: ActionRequest, user: Actor, service: ServiceDep, clock: ClockDep
 ) -> JSONResponse:
-    """Act on a call as the signed-in user (roles: supervisor, admin; agents may only add a ``note``).
+    """Act on a call as the signed-in user (roles: supervisor, admin; agents: ``note``, ``protocol_action``).
 
+    A ``protocol_action`` records what was done (``name``) or checks a checklist step off (``step_id``).
     404 when the call or alert does not exist, 409 when the alert is already resolved.
     """
-    if body.action != "note":
+    if body.action not in ("note", "protocol_action"):
         check_roles(user, frozenset({"supervisor", "admin"}))
     await to_thread.run_sync(_check_target, service, call_id, body)
     try:
@@ -111,6 +114,8 @@ async def act(
             alert_id=body.alert_id,
             note=body.note,
             outcome=body.outcome,
+            name=body.name,
+            step_id=body.step_id,
             at=clock.now(),
         )
     except ValidationError as exc:
