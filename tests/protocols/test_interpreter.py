@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,9 @@ from calmline.protocols.loader import load_library
 from calmline.protocols.schema import FindingTrigger, Protocol, ProtocolLibrary
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-LIB = load_library()
+#: A frozen copy of the first four shipped protocols: these tests pin the interpreter's semantics, not the
+#: library's content (tests/protocols/test_library.py covers the shipped library).
+LIB = load_library(Path(__file__).parent / "fixtures")
 
 
 def at(seconds: float) -> datetime:
@@ -291,8 +294,9 @@ class TestDistressTrigger:
     def test_window_is_bounded(self) -> None:
         state, _ = run([(i, DistressScored(0.1, i)) for i in range(10)], _distress_library())
         assert len(state.recent_distress) == 3
-        state, _ = run([(0, DistressScored(0.9, 0))])
-        assert state.recent_distress == ()  # no distress trigger in the shipped library
+        no_distress = ProtocolLibrary(tuple(p for p in LIB.protocols if p.id == "suicide_imminent"))
+        state, _ = run([(0, DistressScored(0.9, 0))], no_distress)
+        assert state.recent_distress == ()  # no distress trigger: nothing kept
 
     def test_intent_exit(self) -> None:
         lib = _distress_library()

@@ -240,6 +240,8 @@ def matches(trigger: FindingTrigger, finding: Finding) -> bool:
         return False
     if trigger.levels is not None and finding.level not in trigger.levels:
         return False
+    if trigger.categories is not None and finding.category not in trigger.categories:
+        return False
     return trigger.min_tier is None or (
         finding.tier is not None and TIER_RANK[finding.tier] >= TIER_RANK[trigger.min_tier]
     )

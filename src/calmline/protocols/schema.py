@@ -50,6 +50,9 @@ class FindingTrigger(_Model):
     finding: str = Field(min_length=1, description="Finding type, e.g. suicide_risk.")
     min_tier: Tier | None = Field(default=None, description="The finding's tier must be at least this.")
     levels: tuple[str, ...] | None = Field(default=None, description="The finding's level must be one of.")
+    categories: tuple[str, ...] | None = Field(
+        default=None, description="The finding's category must be one of (e.g. medical: stroke)."
+    )
     assertion: Assertion = Field(
         default="present", description='"present" also accepts "uncertain" (Finding.is_present).'
     )
