@@ -143,6 +143,19 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
         ("he's been telling me he'll jump off the bridge", "jump off the bridge", "present", "other"),
         ("she keeps telling me that life isn't worth living", "life isn't worth living", "present", "other"),
         ("i keep saying i want to die", "want to die", "present", "caller"),
+        # hypothetical questions and if-clauses (the clause's own "I" does not end the scope; the consequent's
+        # "I'll" does)
+        ("can you overdose on ibuprofen", "overdose", "hypothetical", "caller"),
+        ("is it possible to have a stroke at my age", "stroke", "hypothetical", "caller"),
+        ("can stress cause chest pain", "chest pain", "hypothetical", "caller"),
+        ("if the chest pain comes back should I ring 999", "chest pain", "hypothetical", "caller"),
+        ("I'm scared of having another seizure", "seizure", "hypothetical", "caller"),
+        ("if I ever took an overdose what would happen", "took an overdose", "hypothetical", "caller"),
+        ("if it ever happens again I'll kill myself", "kill myself", "present", "caller"),
+        ("I have chest pain now", "chest pain", "present", "caller"),
+        ("I had chest pain years ago", "chest pain", "historical", "caller"),
+        ("I don't have chest pain", "chest pain", "negated", "caller"),
+        ("his chest pain came back", "chest pain", "present", "other"),
     ],
 )
 def test_assess_examples(text: str, target: str, assertion: str, experiencer: str) -> None:

@@ -219,3 +219,50 @@ def test_every_emotion_is_used() -> None:
 def test_speech_to_text_style_rows_are_about_a_third() -> None:
     lower = sum(1 for r in ROWS if not any(c.isupper() for c in r["text"]))
     assert lower / len(ROWS) >= 0.25
+
+
+# ---- eval/sets/informal_posts.jsonl ----------------------------------------------------------------------
+
+INFORMAL_PATH = ROOT / "eval" / "sets" / "informal_posts.jsonl"
+INFORMAL_KINDS = {
+    1: {"positive", "indirect", "conditional"},
+    0: {
+        "idiom",
+        "bereavement",
+        "third_person",
+        "advice",
+        "media",
+        "lyrics",
+        "negated",
+        "historical",
+        "hypothetical",
+        "everyday",
+        "means_word",
+    },
+}
+
+
+def _informal() -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in INFORMAL_PATH.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def test_informal_posts_are_well_formed() -> None:
+    rows = _informal()
+    assert len(rows) >= 150
+    assert len({r["id"] for r in rows}) == len(rows) and len({r["text"] for r in rows}) == len(rows)
+    for row in rows:
+        assert set(row) == {"id", "text", "label", "level", "kind"}, row
+        assert re.fullmatch(r"ip-\d{3}", row["id"]), row
+        assert row["text"] == row["text"].lower() and not re.search(r"[^\w\s]", row["text"]), row
+        assert row["kind"] in INFORMAL_KINDS[row["label"]], row
+        assert (row["level"] in LEVELS["suicide_risk"]) if row["label"] else row["level"] is None, row
+
+
+def test_informal_posts_cover_every_level_and_hard_negative_kind() -> None:
+    rows = _informal()
+    assert {r["level"] for r in rows if r["label"]} == LEVELS["suicide_risk"]
+    assert {r["kind"] for r in rows if not r["label"]} == INFORMAL_KINDS[0]
+    positives = sum(r["label"] for r in rows)
+    assert 0.4 <= positives / len(rows) <= 0.6

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from calmline.evaluation.callset import evaluate_callset, split_of
+from calmline.evaluation.informal import evaluate_informal
 from calmline.evaluation.public import evaluate_cssrs_users
 from calmline.testing.keywords import KeywordRule, keyword_registry
 
@@ -65,6 +66,28 @@ def test_cssrs_users_positive_when_any_post_is_present_risk(tmp_path: Path) -> N
     assert (report["users"], report["positives"]) == (3, 2)
     assert (report["precision"], report["recall"]) == (1.0, 0.5)
     assert report["flagged_by_label"]["Supportive"] == {"flagged": 0, "of": 1}
+
+
+def test_informal_posts_flag_present_suicide_risk_and_join_the_callset_report(tmp_path: Path) -> None:
+    posts = [
+        {"id": "p1", "text": "i want to die", "label": 1, "level": "suicidal_thoughts", "kind": "positive"},
+        {"id": "p2", "text": "bought a rope today", "label": 1, "level": "behavior", "kind": "indirect"},
+        {"id": "p3", "text": "this exam is killing me", "label": 0, "level": None, "kind": "idiom"},
+    ]
+    path = tmp_path / "informal_posts.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in posts) + "\n")
+    report = evaluate_informal(path, keyword_registry(REGISTRY_RULES))
+    assert report["calmline"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2, "flagged": 1}
+    assert report["flagged_by_kind"]["negative/idiom"] == {"flagged": 0, "of": 1}
+    assert report["keyword"]["recall"] == 0.5  # "want to die" is on the keyword list, the rope is not
+    callset = tmp_path / "call_utterances.jsonl"
+    si = {"type": "suicide_risk", "level": "suicidal_thoughts", "tier": "moderate"}
+    si |= {"assertion": "present", "experiencer": "caller"}
+    lines = [_row(i, "I want to die", [si]) for i in range(4)]
+    lines += [_row(10 + i, "book me in for Tuesday", [], kind="hard_negative") for i in range(4)]
+    callset.write_text("\n".join(lines) + "\n")
+    nested = evaluate_callset(callset, keyword_registry(REGISTRY_RULES), folds=2)
+    assert nested["informal_posts"]["rows"] == 3
 
 
 def test_bench_analyze_reports_latency_figures_as_json_ready_data(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ Category = Literal[
     "TERMINATE",
     "BOUNDARY",
     "GENERIC_PERSON",
+    "GENERIC",
     "CURRENT",
 ]
 Direction = Literal["forward", "backward", "bidirectional", "none"]
@@ -87,6 +88,16 @@ class ContextRule(BaseModel):
     #: from applying inside or after the target: "I hurt her arm" (the caller is the subject), "he would be
     #: better off without me" (the target is about the caller). Triggers before the target are not blocked.
     blocked_by_rules: tuple[str, ...] = ()
+    #: Finding types the trigger applies to; empty: every type. "you" is the listener in advice about
+    #: suicide ("if you're feeling suicidal, call..."), but the agent in a records request ("I need you to
+    #: confirm...").
+    for_types: tuple[str, ...] = ()
+    #: A first-person subject right after the trigger is the clause's own ("if I ever took..."): it does not
+    #: end the scope; the next one (the consequent's "I'll ...") does.
+    own_subject: bool = False
+    #: Rule ids whose triggers inside the target stop this trigger from applying: "you won't have to worry
+    #: about me much longer" is about the caller, not the listener.
+    blocked_inside_target: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> ContextRule:
@@ -132,7 +143,8 @@ class ContextRules(BaseModel):
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
         for rule in self.rules:
-            unknown = sorted(set(rule.terminated_by_rules + rule.blocked_by_rules) - seen)
+            named = rule.terminated_by_rules + rule.blocked_by_rules + rule.blocked_inside_target
+            unknown = sorted(set(named) - seen)
             if unknown:
                 raise ValueError(f"rule {rule.id!r} names unknown rule ids {unknown}")
         return self
@@ -171,10 +183,15 @@ class ContextEngine:
         """Version of the rule file."""
         return self.rules.version
 
-    def triggers(self, doc: NormText) -> tuple[_Trigger, ...]:
-        """All triggers in ``doc``; where two overlap, the longer (then the earlier) wins."""
+    def triggers(self, doc: NormText, finding_type: str | None = None) -> tuple[_Trigger, ...]:
+        """All triggers in ``doc``; where two overlap, the longer (then the earlier) wins.
+
+        Rules with ``for_types`` apply only when ``finding_type`` is one of them.
+        """
         found: list[_Trigger] = []
         for rule, regex in self._compiled:
+            if rule.for_types and finding_type not in rule.for_types:
+                continue
             for m in regex.finditer(doc.norm):
                 if m.end() > m.start():
                     first, stop = doc.token_range(m.start(), m.end())
@@ -186,11 +203,11 @@ class ContextEngine:
                 kept.append(trig)
         return tuple(sorted(kept, key=lambda t: t.start))
 
-    def assess(self, text: str, span: tuple[int, int]) -> ContextResult:
-        """Context of the target at character ``span`` of ``text``."""
+    def assess(self, text: str, span: tuple[int, int], finding_type: str | None = None) -> ContextResult:
+        """Context of the target at character ``span`` of ``text`` (for ``finding_type``, if given)."""
         doc = normalize(text)
         first, stop = doc.token_span_of_chars(*span)
-        return self.assess_tokens(doc, first, stop, self.triggers(doc))
+        return self.assess_tokens(doc, first, stop, self.triggers(doc, finding_type))
 
     def assess_tokens(
         self, doc: NormText, first: int, stop: int, triggers: tuple[_Trigger, ...]
@@ -209,6 +226,9 @@ class ContextEngine:
             if distance is None or (cat in nearest and distance >= nearest[cat][0]):
                 continue
             if trig.rule.blocked_by_rules and trig.end > first and self._blocked(trig, first, stop, triggers):
+                continue
+            inside = trig.rule.blocked_inside_target
+            if inside and any(o.rule.id in inside and first <= o.start < stop for o in triggers):
                 continue
             nearest[cat] = (distance, trig)
         modifiers = tuple(
@@ -235,6 +255,8 @@ class ContextEngine:
         if rule.direction in ("forward", "bidirectional") and trig.end <= first:
             limit = min(n, trig.end + rule.max_scope)
             for other in triggers:
+                if rule.own_subject and other.start == trig.end and other.rule.category == "FIRST_PERSON":
+                    continue
                 if other.start >= trig.end and (
                     other.rule.category in ends or other.rule.id in rule.terminated_by_rules
                 ):

@@ -251,7 +251,7 @@ class LexiconAnalyzer:
                     core = m.span("core") if "core" in regex.groupindex and m.group("core") else m.span()
                     first, stop = doc.token_range(*core)
                     if triggers is None:
-                        triggers = context.triggers(doc)
+                        triggers = context.triggers(doc, self.finding_type)
                     result = context.assess_tokens(doc, first, stop, triggers)
                     out.append(Hit(rule=rule, span=span, context=result))
         return out

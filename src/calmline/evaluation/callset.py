@@ -229,7 +229,17 @@ def evaluate_callset(
         "medical_triage": _triage(rows, found),
         "suicide_tier": _tiers(rows, found),
         "emotions": _emotions(rows, found),
+        **_informal(path.parent / "informal_posts.jsonl", registry, split),
     }
+
+
+def _informal(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict[str, Any]:
+    """The informal-posts figures for the same half, when that set lies next to the call set."""
+    if not path.is_file():
+        return {}
+    from calmline.evaluation.informal import evaluate_informal
+
+    return {"informal_posts": evaluate_informal(path, registry, split=split)}
 
 
 EMOTION_NAMES = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")
