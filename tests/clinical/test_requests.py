@@ -190,3 +190,88 @@ REQUESTS = [
 @pytest.mark.parametrize(("text", "type_", "level", "assertion", "experiencer"), REQUESTS)
 def test_requests_table(text: str, type_: str, level: str | None, assertion: str, experiencer: str) -> None:
     check(of_type(text, type_), level, assertion, experiencer)
+
+
+# Bereavement and language barrier: not requests to refuse, but situations the agent handles by protocol
+# (grieving_caller, language_barrier). Mandatory rows: negated, historical, hypothetical, third person, and
+# hard negatives that share the words ("lost my job", "my phone died", "I speak English").
+SITUATIONS = [
+    ("my dad passed away on ward seven last night", "bereavement", "recent_death", "present", "caller"),
+    (
+        "My husband died this morning and I don't know what to do",
+        "bereavement",
+        "recent_death",
+        "present",
+        "caller",
+    ),
+    ("um we lost our son on tuesday", "bereavement", "recent_death", "present", "caller"),
+    (
+        "I've just lost my mum and I need to cancel her appointments",
+        "bereavement",
+        "recent_death",
+        "present",
+        "caller",
+    ),
+    ("my wife passed away at home an hour ago", "bereavement", "recent_death", "present", "caller"),
+    (
+        "No, my husband hasn't passed away, he's still on the ward",
+        "bereavement",
+        "recent_death",
+        "negated",
+        "caller",
+    ),
+    ("my father died twenty years ago", "bereavement", "recent_death", "historical", "caller"),
+    ("what if my dad dies before they operate", "bereavement", "recent_death", "hypothetical", "caller"),
+    (
+        "my neighbour's wife passed away last night and he's in a state",
+        "bereavement",
+        "recent_death",
+        "present",
+        "other",
+    ),
+    ("since i lost my job i just lie there", "bereavement", None, "", ""),
+    ("my phone died halfway through the last call", "bereavement", None, "", ""),
+    ("I nearly died laughing at the waiting room sign", "bereavement", None, "", ""),
+    ("I'm worried my mum is going to lose her house", "bereavement", None, "", ""),
+    ("sorry my English is not very good", "language_barrier", "limited_english", "present", "caller"),
+    ("no english, spanish please", "language_barrier", "interpreter", "present", "caller"),
+    ("I need an interpreter please", "language_barrier", "interpreter", "present", "caller"),
+    ("do you have someone who speaks Polish", "language_barrier", "interpreter", "present", "caller"),
+    (
+        "I'm deaf, can I have a BSL interpreter for the appointment",
+        "language_barrier",
+        "interpreter",
+        "present",
+        "caller",
+    ),
+    ("I don't need an interpreter, thanks", "language_barrier", "interpreter", "negated", "caller"),
+    (
+        "last year I had an interpreter booked for every appointment",
+        "language_barrier",
+        "interpreter",
+        "historical",
+        "caller",
+    ),
+    (
+        "what if I needed an interpreter for the scan",
+        "language_barrier",
+        "interpreter",
+        "hypothetical",
+        "caller",
+    ),
+    (
+        "my mother doesn't speak English, I'm translating for her",
+        "language_barrier",
+        "limited_english",
+        "present",
+        "other",
+    ),
+    ("I speak English fine, it's the line that's bad", "language_barrier", None, "", ""),
+    ("I'm an English teacher at the high school", "language_barrier", None, "", ""),
+    ("the letter was in plain English, thank you", "language_barrier", None, "", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "type_", "level", "assertion", "experiencer"), SITUATIONS)
+def test_situations_table(text: str, type_: str, level: str | None, assertion: str, experiencer: str) -> None:
+    check(of_type(text, type_), level, assertion, experiencer)

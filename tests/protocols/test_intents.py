@@ -18,8 +18,10 @@ from calmline.protocols.intents import (
     keyword_baseline,
     load_intent_rules,
     match_intents,
+    parse_intent_rules,
     split_of,
 )
+from calmline.protocols.loader import ProtocolError
 
 ROOT = Path(__file__).resolve().parents[2]
 SET_PATH = ROOT / "eval" / "sets" / "agent_intents.jsonl"
@@ -34,6 +36,19 @@ A = "advised_emergency_services"
 K = "asked_time_last_known_well"
 ID = "verified_identity"
 ALL = (S, M, P, F, L, T, A, K, ID)
+NL = "offered_nurse_line"
+EC = "expressed_condolence"
+OI = "offered_interpreter"
+AF = "acknowledged_feelings"
+SB = "set_boundary"
+ND = "explained_cannot_disclose"
+AU = "asked_about_authorisation"
+INJ = "asked_about_injuries"
+SS = "offered_support_services"
+SL = "stayed_on_line"
+BF = "checked_stroke_signs"
+#: Intents added for the protocol library (issue 4); ALL are the first nine.
+LIBRARY = (NL, EC, OI, AF, SB, ND, AU, INJ, SS, SL, BF)
 
 
 def intents(text: str) -> set[str]:
@@ -111,10 +126,7 @@ HYPOTHETICAL = [
 ]
 
 HARD_NEGATIVES = [
-    "That sounds really hard.",
-    "I'm so sorry you're going through this.",
     "Suicide is a really common topic on these calls.",
-    "You mentioned your brother died by suicide last year, I'm so sorry.",
     "Thoughts of suicide can come and go.",
     "Do you have a plan for dinner tonight?",
     "Do you have a glass of water with you?",
@@ -129,6 +141,52 @@ HARD_NEGATIVES = [
     "",
     "   ",
 ]
+
+
+# Intents the protocol library's steps wait for. Sentences written for these tests, not from the eval set.
+LIBRARY_POSITIVES = [
+    ("That sounds really hard.", AF),
+    ("I'm so sorry you're going through this.", AF),
+    ("i can hear how upset you are and that makes sense", AF),
+    ("You mentioned your brother died by suicide last year, I'm so sorry.", EC),
+    ("I'm so sorry for your loss.", EC),
+    ("I can put you through to our nurse line.", NL),
+    ("I'll ask the nurse to ring you back today.", NL),
+    ("Would you like me to get an interpreter on the line?", OI),
+    ("If you swear at me again I'll have to end this call.", SB),
+    ("I'm sorry, I can't share her results without her consent.", ND),
+    ("Is there a consent form on her record for you?", AU),
+    ("Are you bleeding right now?", INJ),
+    ("There's a domestic abuse helpline open all night, shall I give you the number?", SS),
+    ("I'm going to stay on the line with you until they arrive.", SL),
+    ("Can he lift both arms for me?", BF),
+    ("Is it safe for you to talk right now?", F),
+    ("Does he have access to any weapons?", M),
+]
+
+LIBRARY_NEGATIVES = [
+    ("Sorry for the wait, we're very busy.", EC),
+    ("I'm not going to put you through to the nurse.", NL),
+    ("The interpreter was booked for last Tuesday.", OI),
+    ("Calm down.", AF),
+    ("The call dropped earlier, sorry.", SB),
+    ("I can share your own results once I've checked your date of birth.", ND),
+    ("I gave my consent for the operation.", AU),
+    ("Did you hurt your wrist at work?", INJ),
+    ("The number for billing is on the letter.", SS),
+    ("Please hold the line.", SL),
+    ("The stroke unit is on the fourth floor.", BF),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), LIBRARY_POSITIVES)
+def test_library_intent_positive(text: str, intent: str) -> None:
+    assert intent in intents(text)
+
+
+@pytest.mark.parametrize(("text", "intent"), LIBRARY_NEGATIVES)
+def test_library_intent_hard_negative(text: str, intent: str) -> None:
+    assert intent not in intents(text)
 
 
 @pytest.mark.parametrize(("text", "intent"), POSITIVES)
@@ -202,6 +260,17 @@ def test_rule_file_validation_errors() -> None:
         IntentRules.model_validate(bad_macro)
 
 
+def test_rule_file_errors_name_file_and_line() -> None:
+    text = (
+        'version: "t1"\nintents:\n  - id: greeted\n    description: said hello\n'
+        'rules:\n  - id: hi\n    intent: nope\n    patterns: ["hello"]\n'
+    )
+    with pytest.raises(ProtocolError, match=r"^rules/en/intents.yaml:\d+: .*unknown intent"):
+        parse_intent_rules(text, "rules/en/intents.yaml")
+    with pytest.raises(ProtocolError, match=r"^x.yaml:2: invalid YAML: duplicate key"):
+        parse_intent_rules('version: "1"\nversion: "2"\n', "x.yaml")
+
+
 def test_matcher_from_custom_rules() -> None:
     rules = IntentRules.model_validate(
         {
@@ -244,6 +313,8 @@ def test_set_format() -> None:
     assert len(negatives) >= 60
     for intent in ALL:
         assert sum(1 for r in rows if intent in r["intents"]) >= 10, intent
+    for intent in LIBRARY:  # smaller, so the test half has a handful of each
+        assert sum(1 for r in rows if intent in r["intents"]) >= 8, intent
 
 
 def test_split_is_stable_and_roughly_half() -> None:
@@ -284,7 +355,7 @@ def test_evaluate_small_file(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
     lines = [
         {"id": "a", "text": "are you safe right now", "intents": [F]},
-        {"id": "b", "text": "that sounds hard", "intents": []},
+        {"id": "b", "text": "thanks for holding", "intents": []},
         {"id": "c", "text": "please call 911", "intents": [A, L]},
     ]
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n", "utf-8")

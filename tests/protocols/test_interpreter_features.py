@@ -116,3 +116,24 @@ def test_a_protocol_cannot_supersede_itself() -> None:
 
     with pytest.raises(ValidationError, match="cannot supersede itself"):
         protocol("x", "high", [{"finding": "suicide_risk"}], supersedes=["x"])
+
+
+def test_an_equal_severity_superseder_later_in_the_library_still_wins_on_the_same_input() -> None:
+    first = protocol("general", "critical", [{"finding": "medical_emergency"}])
+    specific = protocol(
+        "specific",
+        "critical",
+        [{"finding": "medical_emergency", "categories": ["stroke"]}],
+        supersedes=["general"],
+    )
+    f = Finding(
+        type="medical_emergency",
+        level="emergency",
+        category="stroke",
+        score=0.9,
+        analyzer="t",
+        analyzer_version="1",
+    )
+    _, out = run([FindingSeen(f, 1)], ProtocolLibrary((first, specific)))
+    assert activated(out) == ["specific"]
+    assert [c.protocol_id for c in out if isinstance(c, RaiseAlert)] == ["specific"]

@@ -27,11 +27,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from calmline.analysis.context import default_engine
 from calmline.analysis.text import NormText, compile_pattern, normalize
+from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
 
 RULES_PACKAGE = "calmline.resources"
 INTENTS_FILE = "intents.yaml"
@@ -136,10 +136,25 @@ class IntentMatch:
 
 
 def load_intent_rules(language: str = "en") -> IntentRules:
-    """Read and validate the packaged ``rules/<language>/intents.yaml``."""
+    """Read and validate the packaged ``rules/<language>/intents.yaml``.
+
+    Parsed with the protocol loader's safe YAML (``on``/``off``/``yes``/``no`` stay strings, duplicate keys
+    are refused); an error is a :class:`~calmline.protocols.loader.ProtocolError`: ``FILE:LINE: reason``.
+    """
+    file = f"rules/{language}/{INTENTS_FILE}"
     path = resources.files(RULES_PACKAGE).joinpath("rules", language, INTENTS_FILE)
-    data = yaml.safe_load(path.read_text("utf-8"))
-    return IntentRules.model_validate(data)
+    return parse_intent_rules(path.read_text("utf-8"), file)
+
+
+def parse_intent_rules(text: str, file: str) -> IntentRules:
+    """Validate one intent rule document; ``file`` names it in errors."""
+    data, node = parse_yaml(text, file)
+    try:
+        return IntentRules.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "rules"
+        raise ProtocolError(file, line_of(node, err["loc"]), f"{where}: {err['msg']}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,9 +274,10 @@ def _activate(
     library: ProtocolLibrary, state: ProtocolState, fired: list[tuple[Protocol, str]], now: datetime
 ) -> tuple[ProtocolState, Commands]:
     commands: list[Command] = []
+    replaced = {pid for protocol, _ in fired for pid in protocol.supersedes}
     for protocol, reason in fired:  # already in priority order
-        if _blocked(library, state, protocol):  # an earlier protocol of this batch superseded it
-            continue
+        if protocol.id in replaced or _blocked(library, state, protocol):
+            continue  # another protocol firing on the same input replaces it, or one running does
         level1 = protocol.escalation[0] if protocol.escalation else None
         deadline = now + timedelta(seconds=level1.ack_within_s) if level1 is not None else None
         instances: list[ProtocolInstance] = []
