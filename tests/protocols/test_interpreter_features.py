@@ -137,3 +137,21 @@ def test_an_equal_severity_superseder_later_in_the_library_still_wins_on_the_sam
     _, out = run([FindingSeen(f, 1)], ProtocolLibrary((first, specific)))
     assert activated(out) == ["specific"]
     assert [c.protocol_id for c in out if isinstance(c, RaiseAlert)] == ["specific"]
+
+
+def test_what_the_agent_said_just_before_a_start_completes_its_steps_but_never_exits_it() -> None:
+    from calmline.protocols.interpreter import IntentSeen, StepDone
+
+    quitter = Protocol.model_validate(RISK.model_dump() | {"exit": [{"intent": "offered_transfer"}]})
+    lib = ProtocolLibrary((quitter,))
+    inputs: list[ProtocolInput] = [
+        IntentSeen("asked_if_safe_now", 1),
+        IntentSeen("offered_transfer", 2),
+        risk("moderate"),
+    ]
+    state, out = run(inputs, lib)
+    assert StepDone("risk", "ask", "intent:asked_if_safe_now") in out
+    assert state.instance("risk").status == "active"  # type: ignore[union-attr]
+    stale = [IntentSeen("asked_if_safe_now", 1), FindingSeen(risk("moderate").finding, 9)]
+    _, out = run(stale, lib)
+    assert not [c for c in out if isinstance(c, StepDone)]  # too long ago to count

@@ -188,7 +188,7 @@ class CallEngine:
                 inputs.append(
                     pi.DistressScored(scored.distress, event.seq, tuple(sorted(scored.emotions.items())))
                 )
-            if event.speaker == "agent" and state.protocols.active and self.intents is not None:
+            if event.speaker == "agent" and self.intents is not None:  # also remembered for a later start
                 inputs.extend(pi.IntentSeen(m.intent, event.seq) for m in self.intents.match(event.text))
             state = protocol_runner.run(library, state, inputs, at, outputs)
         return state, tuple(outputs)

@@ -211,6 +211,9 @@ class ProtocolState:
     instances: tuple[ProtocolInstance, ...] = ()
     recent_distress: tuple[float, ...] = ()
     recent_emotions: tuple[tuple[tuple[str, float], ...], ...] = ()
+    #: (utterance seq, intent) heard from the agent lately: a protocol that starts a moment after the agent
+    #: already did the right thing ("I'm so sorry for your loss") counts it.
+    recent_intents: tuple[tuple[int, str], ...] = ()
 
     def instance(self, protocol_id: str) -> ProtocolInstance | None:
         """The instance of one protocol, if it was activated."""
@@ -223,6 +226,9 @@ class ProtocolState:
 
 
 Commands = tuple[Command, ...]
+
+#: How many utterances back an agent intent still completes the steps of a protocol that starts now.
+RECENT_INTENT_TURNS = 3
 
 
 # --- the interpreter ----------------------------------------------------------------------------------
@@ -271,7 +277,11 @@ def _blocked(library: ProtocolLibrary, state: ProtocolState, protocol: Protocol)
 
 
 def _activate(
-    library: ProtocolLibrary, state: ProtocolState, fired: list[tuple[Protocol, str]], now: datetime
+    library: ProtocolLibrary,
+    state: ProtocolState,
+    fired: list[tuple[Protocol, str]],
+    now: datetime,
+    seq: int,
 ) -> tuple[ProtocolState, Commands]:
     commands: list[Command] = []
     replaced = {pid for protocol, _ in fired for pid in protocol.supersedes}
@@ -299,6 +309,13 @@ def _activate(
         state = replace(state, instances=tuple(instances))
         commands.append(ActivateProtocol(protocol.id, protocol.version, reason))
         commands.extend(StepDue(protocol.id, s.id, s.prompt, s.script, s.required) for s in protocol.steps)
+        for said_at, intent in state.recent_intents:
+            if said_at < seq - RECENT_INTENT_TURNS:
+                continue
+            state, done = _complete(
+                library, state, intent=intent, by=f"intent:{intent}", only=protocol.id, exits=False
+            )
+            commands.extend(done)
         if level1 is not None and deadline is not None:
             commands.append(
                 RaiseAlert(protocol.id, protocol.severity, f"{protocol.title}: {reason}", 1, level1.notify)
@@ -318,7 +335,7 @@ def _on_finding(
         if any(isinstance(t, FindingTrigger) and matches(t, f) for t in protocol.triggers):
             tier = f", tier {f.tier}" if f.tier else ""
             fired.append((protocol, f"{f.type} ({f.level}{tier}) at utterance {inp.utterance_seq}"))
-    return _activate(library, state, fired, now)
+    return _activate(library, state, fired, now, inp.utterance_seq)
 
 
 def _on_distress(
@@ -341,7 +358,7 @@ def _on_distress(
                 continue
             fired.append((protocol, f"{what} for {t.for_turns} turns (to utterance {inp.utterance_seq})"))
             break
-    return _activate(library, state, fired, now)
+    return _activate(library, state, fired, now, inp.utterance_seq)
 
 
 def _complete(
@@ -353,12 +370,19 @@ def _complete(
     step_id: str | None = None,
     transferred: bool = False,
     by: str,
+    only: str | None = None,
+    exits: bool = True,
 ) -> tuple[ProtocolState, Commands]:
+    """Complete the due steps waiting for this intent, action, step or transfer; apply exit conditions.
+
+    ``only`` limits it to one protocol; ``exits=False`` completes steps without applying exit conditions
+    (used when a new protocol counts what the agent said just before it started).
+    """
     commands: list[Command] = []
     instances: list[ProtocolInstance] = []
     for inst in state.instances:
         protocol = library.get(inst.protocol_id)
-        if inst.status != "active" or protocol is None:
+        if inst.status != "active" or protocol is None or (only is not None and inst.protocol_id != only):
             instances.append(inst)
             continue
         steps: list[tuple[str, StepStatus]] = []
@@ -376,14 +400,18 @@ def _complete(
                 commands.append(StepDone(protocol.id, step.id, by))
             steps.append((step.id, status))
         inst = replace(inst, steps=tuple(steps))
-        exit_hit = next(
-            (
-                e
-                for e in protocol.exit
-                if (isinstance(e, IntentCompletion) and e.intent == intent)
-                or (isinstance(e, ActionCompletion) and e.action == action)
-            ),
-            None,
+        exit_hit = (
+            None
+            if not exits
+            else next(
+                (
+                    e
+                    for e in protocol.exit
+                    if (isinstance(e, IntentCompletion) and e.intent == intent)
+                    or (isinstance(e, ActionCompletion) and e.action == action)
+                ),
+                None,
+            )
         )
         if exit_hit is not None:
             inst = replace(inst, status="exited", next_deadline=None)
@@ -447,7 +475,9 @@ def step(
             return _on_finding(library, state, inp, now)
         case DistressScored():
             return _on_distress(library, state, inp, now)
-        case IntentSeen(intent_id=intent_id):
+        case IntentSeen(intent_id=intent_id, utterance_seq=seq):
+            recent = tuple(r for r in state.recent_intents if r[0] >= seq - RECENT_INTENT_TURNS)
+            state = replace(state, recent_intents=(*recent, (seq, intent_id)))
             return _complete(library, state, intent=intent_id, by=f"intent:{intent_id}")
         case ActionTaken(action=action, actor=actor, step_id=step_id):
             return _complete(library, state, action=action, step_id=step_id, by=actor)
