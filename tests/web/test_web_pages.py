@@ -107,8 +107,20 @@ def test_call_page_carries_the_call_id_in_a_data_attribute(client: TestClient) -
     html = client.get("/calls/c-17:a.b_c").text
     assert 'data-call-id="c-17:a.b_c"' in html
     parsed = parse(html)
-    for element_id in ("transcript", "distress-chart", "call-alerts", "findings", "facts"):
+    for element_id in ("transcript", "distress-chart", "call-protocols", "call-alerts", "findings", "facts"):
         assert element_id in parsed.ids
+
+
+def test_call_page_has_a_protocols_list_and_a_polite_live_region(client: TestClient) -> None:
+    parsed = parse(client.get("/calls/call-0001").text)
+    # Who must acknowledge first, then the checklist, then the distress trend.
+    order = [parsed.ids.index(i) for i in ("call-alerts", "call-protocols", "distress-chart")]
+    assert order == sorted(order)
+    protocols = next(tag for tag, attrs in parsed.tags if attrs.get("id") == "call-protocols")
+    assert protocols == "ol", "the protocols are a list, for screen readers"
+    polite = next(attrs for _, attrs in parsed.tags if attrs.get("id") == "polite")
+    assert polite.get("aria-live") == "polite"
+    assert polite.get("role") == "status"
 
 
 @pytest.mark.parametrize("bad", ["%3Cscript%3Ealert(1)%3C%2Fscript%3E", "a%20b", "x" * 129, "%22onmouseover"])

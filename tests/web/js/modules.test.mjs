@@ -140,3 +140,109 @@ test('the live feed stops and reports when the server refuses the credentials', 
   assert.equal(FakeSocket.instances.length, 1);
   assert.equal(feed.timer, null);
 });
+
+// ---- protocols and escalation countdowns -----------------------------------------------------------
+
+const { applyProtocolRow, byUrgency, completedBy, progressText, stepStatusText } = await import(
+  new URL('protocols.js', STATIC)
+);
+const { countdown } = await import(new URL('ui.js', STATIC));
+const { awaitingAck, notifyLabel } = await import(new URL('alerts.js', STATIC));
+
+const prow = (type, payload) => ({
+  type, stream: 'c-1', payload: { call_id: 'c-1', at: '2026-11-25T10:00:00Z', ...payload },
+});
+const activated = prow('protocol.activated', {
+  protocol_id: 'suicide_imminent', version: '1.1.0', title: 'Imminent suicide risk', severity: 'critical',
+  reason: 'suicide_risk (plan, tier imminent) at utterance 1', alert_id: 'c-1-A1',
+});
+const due = (step_id, extra = {}) => prow('checklist.step', {
+  protocol_id: 'suicide_imminent', step_id, status: 'due', by: null, prompt: `Do ${step_id}`,
+  script: [`Say ${step_id}`], required: true, ...extra,
+});
+const done = (step_id, by) => prow('checklist.step', {
+  protocol_id: 'suicide_imminent', step_id, status: 'done', by, prompt: null, script: [], required: true,
+});
+
+test('protocol rows fold into protocols with ordered checklists', () => {
+  const protocols = new Map();
+  const rows = [activated, due('ask_safe_now'), due('ask_location'), due('warm_transfer', { required: false })];
+  for (const row of rows) assert.equal(applyProtocolRow(protocols, row), true);
+  assert.equal(applyProtocolRow(protocols, prow('utterance', { seq: 1 })), false);
+  const p = protocols.get('suicide_imminent');
+  assert.equal(p.title, 'Imminent suicide risk');
+  assert.equal(p.status, 'active');
+  assert.equal(p.alert_id, 'c-1-A1');
+  assert.deepEqual([...p.steps.keys()], ['ask_safe_now', 'ask_location', 'warm_transfer']);
+  assert.equal(p.steps.get('warm_transfer').required, false);
+  assert.equal(progressText(p), '0 of 2 required steps done, 1 optional');
+});
+
+test('a done row keeps the step prompt and script and records who did it; re-applied rows change nothing', () => {
+  const protocols = new Map();
+  const rows = [activated, due('ask_location'), done('ask_location', 'sue')];
+  for (const row of [...rows, ...rows]) applyProtocolRow(protocols, row);
+  const step = protocols.get('suicide_imminent').steps.get('ask_location');
+  assert.deepEqual(
+    { status: step.status, by: step.by, prompt: step.prompt, script: step.script, required: step.required },
+    { status: 'done', by: 'sue', prompt: 'Do ask_location', script: ['Say ask_location'], required: true },
+  );
+  assert.equal(stepStatusText(step), 'Done by sue');
+  assert.equal(progressText(protocols.get('suicide_imminent')), '1 of 1 required step done');
+});
+
+test('an exited protocol is marked and a re-applied activation does not reopen it', () => {
+  const protocols = new Map();
+  applyProtocolRow(protocols, activated);
+  applyProtocolRow(protocols, due('ask_means'));
+  const reason = 'exit on action clinician_cleared by sue';
+  applyProtocolRow(protocols, prow('protocol.exited', { protocol_id: 'suicide_imminent', reason }));
+  applyProtocolRow(protocols, activated);
+  const p = protocols.get('suicide_imminent');
+  assert.equal(p.status, 'exited');
+  assert.equal(p.exit_reason, reason);
+  assert.equal(stepStatusText(p.steps.get('ask_means'), false), 'Not done');
+  const followUp = { kind: 'clinical_callback', due_by: '2026-11-26T10:00:00Z' };
+  applyProtocolRow(protocols, prow('followup.scheduled', { protocol_id: 'suicide_imminent', ...followUp }));
+  assert.deepEqual(p.follow_up, followUp);
+});
+
+test('step completion is described in words, whoever or whatever completed it', () => {
+  assert.equal(completedBy('sue'), 'by sue');
+  assert.equal(completedBy('intent:asked_location'), 'heard on the call (asked location)');
+  assert.equal(completedBy('call.transferred'), 'on transfer');
+  assert.equal(stepStatusText({ status: 'due' }), 'Due');
+  assert.equal(stepStatusText({ status: 'done', by: null }), 'Done');
+  const heard = { status: 'done', by: 'intent:asked_location' };
+  assert.equal(stepStatusText(heard), 'Done: heard on the call (asked location)');
+  assert.equal(stepStatusText({ status: 'done', by: 'call.transferred' }), 'Done on transfer');
+  assert.equal(stepStatusText({ status: 'skipped', by: 'sue' }), 'Skipped (by sue)');
+});
+
+test('active protocols sort first, then by severity', () => {
+  const list = [
+    { id: 'a', status: 'exited', severity: 'critical', activated_at: '2026-11-25T10:00:00Z' },
+    { id: 'b', status: 'active', severity: 'high', activated_at: '2026-11-25T10:00:00Z' },
+    { id: 'c', status: 'active', severity: 'critical', activated_at: '2026-11-25T09:00:00Z' },
+  ];
+  assert.deepEqual(list.sort(byUrgency).map((p) => p.id), ['c', 'b', 'a']);
+});
+
+test('the acknowledgement countdown counts down, then says overdue', () => {
+  const deadline = Date.parse('2026-11-25T10:01:00Z');
+  assert.deepEqual(countdown(deadline, deadline - 42_000), { text: 'escalates in 0:42', overdue: false });
+  assert.deepEqual(countdown(deadline, deadline - 41_200), { text: 'escalates in 0:42', overdue: false });
+  assert.deepEqual(countdown(deadline, deadline - 125_000), { text: 'escalates in 2:05', overdue: false });
+  assert.deepEqual(countdown(deadline, deadline), { text: 'overdue', overdue: true });
+  assert.deepEqual(countdown(deadline, deadline + 5_400), { text: 'overdue by 0:05', overdue: true });
+});
+
+test('only an unacknowledged alert waits on its escalation chain, and who to notify reads as words', () => {
+  assert.equal(awaitingAck({ status: 'raised' }), true);
+  assert.equal(awaitingAck({ status: 'escalated' }), true);
+  assert.equal(awaitingAck({ status: 'acknowledged' }), false);
+  assert.equal(awaitingAck({ status: 'resolved' }), false);
+  assert.equal(notifyLabel('emergency_services'), 'emergency services');
+  assert.equal(notifyLabel('crisis_line'), 'crisis line');
+  assert.equal(notifyLabel('clinician'), 'clinician');
+});

@@ -1,7 +1,9 @@
 // Alert cards, shared by the wall's inbox and the call page, with their Acknowledge and Resolve actions.
 
 import { BASE, callAction } from './api.js';
-import { OPEN_STATUSES, el, formatClock, humanize, riskLabel, severityBadge } from './ui.js';
+import {
+  OPEN_STATUSES, countdown, el, formatClock, humanize, parseTime, riskLabel, severityBadge,
+} from './ui.js';
 
 export const OUTCOMES = [
   ['handled', 'Handled on the call'],
@@ -12,6 +14,42 @@ export const OUTCOMES = [
 ];
 
 export const isOpen = (alert) => OPEN_STATUSES.has(alert.status);
+
+const NOTIFY_LABELS = {
+  supervisor: 'supervisor',
+  clinician: 'clinician',
+  crisis_line: 'crisis line',
+  emergency_services: 'emergency services',
+};
+export const notifyLabel = (who) => NOTIFY_LABELS[who] || humanize(who);
+
+/** Whether the alert still waits for someone to acknowledge it (so its escalation chain is running). */
+export const awaitingAck = (alert) => alert.status === 'raised' || alert.status === 'escalated';
+
+/**
+ * Who must acknowledge now and by when ("Notify: clinician · level 2 · escalates in 1:58"), for an alert run
+ * by a protocol's escalation chain; null once it is acknowledged or resolved, or for an alert without one.
+ * The countdown is a `role="timer"` (not announced every second); `tickCountdowns` keeps it current.
+ */
+export function chainLine(alert, nowMs = Date.now()) {
+  if (!awaitingAck(alert) || (!alert.notify && !alert.escalation_level)) return null;
+  const parts = [];
+  if (alert.notify) parts.push(`Notify: ${notifyLabel(alert.notify)}`);
+  if (alert.escalation_level) parts.push(`level ${alert.escalation_level}`);
+  const line = el('p', { class: 'alert-chain' }, parts.join(' · '));
+  const deadline = parseTime(alert.ack_deadline);
+  if (deadline !== null) {
+    const { text, overdue } = countdown(deadline, nowMs);
+    line.append(' · ', el('span', {
+      class: overdue ? 'countdown overdue' : 'countdown',
+      role: 'timer',
+      title: `Not acknowledged by ${formatClock(alert.ack_deadline)}, it escalates to the next level`,
+      dataset: { deadline: String(deadline) },
+      text,
+    }));
+  }
+  return line;
+}
 
 function statusText(alert) {
   switch (alert.status) {
@@ -64,6 +102,9 @@ export class AlertActions {
       alert.acknowledged_by,
       alert.resolved_by,
       alert.outcome,
+      alert.notify,
+      alert.escalation_level,
+      alert.ack_deadline,
       (alert.evidence || []).length,
       this.pending.get(alert.alert_id) || '',
       this.errors.get(alert.alert_id) || '',
@@ -127,6 +168,7 @@ export class AlertActions {
         el('h3', { id: headingId, text: alert.title || humanize(alert.kind) || 'Alert' }),
       ),
       el('p', { class: `alert-status status-${alert.status}`, text: statusText(alert) }),
+      chainLine(alert),
       alert.reason ? el('p', { class: 'alert-reason', text: alert.reason }) : null,
       evidence.length
         ? el('div', { class: 'alert-evidence' },

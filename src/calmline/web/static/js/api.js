@@ -89,6 +89,8 @@ export const getTimeline = (id) =>
   api(`/api/calls/${encodeURIComponent(id)}/timeline`).then((d) => rows(d, 'events'));
 export const callAction = (callId, action) =>
   api(`/api/calls/${encodeURIComponent(callId)}/actions`, { method: 'POST', body: action });
+/** Check a protocol checklist step off by hand (a `protocol_action` with the step's id). */
+export const markStepDone = (callId, stepId) => callAction(callId, { action: 'protocol_action', step_id: stepId });
 
 /** The user's name as the API reports it (`/api/auth/me` says `name`; login says `username`). */
 export const userName = (user) => (user && (user.name || user.username)) || '';
@@ -127,4 +129,10 @@ export async function resumePoint() {
 export function canActOnAlerts(user) {
   const roles = (user && user.roles) || [];
   return roles.includes('supervisor') || roles.includes('admin');
+}
+
+/** Roles that may check protocol steps off by hand (the API enforces its own rule). */
+export function canActOnProtocols(user) {
+  const roles = (user && user.roles) || [];
+  return ['agent', 'supervisor', 'admin'].some((r) => roles.includes(r));
 }

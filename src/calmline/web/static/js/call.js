@@ -1,14 +1,18 @@
-// One call: the transcript with each finding's evidence highlighted, caller distress per turn, the call's
-// alerts (with actions) and its findings. Built from the timeline, then kept live by the feed.
+// One call: the transcript with each finding's evidence highlighted, caller distress per turn, the crisis
+// protocols running on it (checklists), the call's alerts (with actions) and its findings. Built from the
+// timeline, then kept live by the feed.
 
-import { ApiError, canActOnAlerts, canWatchLive, getCall, getTimeline, userName } from './api.js';
-import { AlertActions, isOpen } from './alerts.js';
+import {
+  ApiError, canActOnAlerts, canActOnProtocols, canWatchLive, getCall, getTimeline, userName,
+} from './api.js';
+import { AlertActions, isOpen, notifyLabel } from './alerts.js';
 import { LiveFeed } from './live.js';
 import { segments } from './highlight.js';
+import { ProtocolPanel, applyProtocolRow, byUrgency } from './protocols.js';
 import { drawDistress } from './spark.js';
 import {
   announce, el, formatClock, formatDuration, formatPercent, humanize, initSession, parseTime, riskLabel,
-  severityRank, showConnection, showError, syncList,
+  severityRank, showConnection, showError, syncList, tickCountdowns,
 } from './ui.js';
 
 const page = document.getElementById('call-page');
@@ -22,16 +26,32 @@ const state = {
   findingIds: new Set(),
   scores: new Map(), // utterance_seq -> utterance.scored payload
   alerts: new Map(),
+  protocols: new Map(), // protocol id -> protocol (see protocols.js)
   ended: false,
 };
 let user = null;
 let actions = null;
+let protocolPanel = null;
 let renderQueued = false;
 
 // ---- state -------------------------------------------------------------------------------------------
 
+/** The escalation chain fields an alert row may carry (a protocol runs the alert's chain). */
+function chainOf(p) {
+  return {
+    notify: p.notify ?? null, escalation_level: p.escalation_level ?? null, ack_deadline: p.ack_deadline ?? null,
+  };
+}
+
 function applyRow(row, { live = false } = {}) {
   const p = row.payload || {};
+  if (applyProtocolRow(state.protocols, row)) {
+    if (live && row.type === 'protocol.activated') {
+      announce($('polite'), `Protocol started: ${p.title || p.protocol_id}. See its checklist under Protocols.`);
+    }
+    queueRender();
+    return;
+  }
   switch (row.type) {
     case 'call.started':
       state.call = { ...(state.call || {}), queue: p.queue, agent_id: p.agent_id, language: p.language,
@@ -60,7 +80,8 @@ function applyRow(row, { live = false } = {}) {
     case 'alert.raised': {
       if (state.alerts.has(p.alert_id)) break;
       const alert = { alert_id: p.alert_id, call_id: callId, severity: p.severity, kind: p.kind,
-        title: p.title, reason: p.reason, evidence: p.evidence || [], status: 'raised', raised_at: p.at };
+        title: p.title, reason: p.reason, evidence: p.evidence || [], status: 'raised', raised_at: p.at,
+        ...chainOf(p) };
       state.alerts.set(p.alert_id, alert);
       if (live && severityRank(p.severity) >= 2) {
         announce($('announcer'), `${p.severity.toUpperCase()} alert raised on this call: ${p.title || ''}`);
@@ -70,21 +91,29 @@ function applyRow(row, { live = false } = {}) {
     case 'alert.escalated': {
       const alert = state.alerts.get(p.alert_id);
       if (!alert) break;
+      if (alert.status === 'resolved') break;
       Object.assign(alert, { severity: p.severity, status: 'escalated' });
       if (p.reason) alert.reason = p.reason;
+      // Only a protocol's escalation carries the chain; a policy escalation (severity) leaves it as it was.
+      if (p.protocol_id) Object.assign(alert, chainOf(p));
       if (live && severityRank(p.severity) >= 2) {
-        announce($('announcer'), `Alert escalated to ${p.severity.toUpperCase()}: ${alert.title || ''}`);
+        const who = p.notify ? ` Notify ${notifyLabel(p.notify)} (level ${p.escalation_level ?? '?'}).` : '';
+        announce($('announcer'), `Alert escalated to ${p.severity.toUpperCase()}: ${alert.title || ''}.${who}`);
       }
       break;
     }
     case 'alert.acknowledged': {
       const alert = state.alerts.get(p.alert_id);
-      if (alert && alert.status !== 'resolved') Object.assign(alert, { status: 'acknowledged', acknowledged_by: p.by });
+      if (alert && alert.status !== 'resolved') {
+        Object.assign(alert, { status: 'acknowledged', acknowledged_by: p.by, ack_deadline: null });
+      }
       break;
     }
     case 'alert.resolved': {
       const alert = state.alerts.get(p.alert_id);
-      if (alert) Object.assign(alert, { status: 'resolved', resolved_by: p.by, outcome: p.outcome });
+      if (alert) {
+        Object.assign(alert, { status: 'resolved', resolved_by: p.by, outcome: p.outcome, ack_deadline: null });
+      }
       break;
     }
     default:
@@ -215,6 +244,11 @@ function render() {
     Number(isOpen(b)) - Number(isOpen(a))
     || severityRank(b.severity) - severityRank(a.severity)
     || (parseTime(b.raised_at) ?? 0) - (parseTime(a.raised_at) ?? 0));
+  const protocols = [...state.protocols.values()].sort(byUrgency);
+  syncList($('call-protocols'), protocols, (p) => p.id, (p) => protocolPanel.card(p),
+    (p) => protocolPanel.signature(p));
+  $('protocols-empty').hidden = protocols.length > 0;
+
   syncList($('call-alerts'), alerts, (a) => a.alert_id, (a) => actions.card(a), (a) => actions.signature(a));
   $('alerts-empty').hidden = alerts.length > 0;
 
@@ -252,6 +286,19 @@ async function main() {
     },
   });
 
+  protocolPanel = new ProtocolPanel({
+    callId,
+    canAct: canActOnProtocols(user),
+    isLive: () => !state.ended,
+    onChange: queueRender,
+    onDone: (protocol, step) => {
+      // Show the result at once; the feed's checklist.step row confirms it moments later.
+      const current = state.protocols.get(protocol.id)?.steps.get(step.id);
+      if (current && current.status === 'due') Object.assign(current, { status: 'done', by: userName(user) });
+      announce($('polite'), `Step done: ${step.prompt || step.id}`);
+    },
+  });
+
   let lastId = null;
   try {
     const [call, timeline] = await Promise.all([getCall(callId), getTimeline(callId)]);
@@ -271,6 +318,10 @@ async function main() {
   }
   queueRender();
 
+  setInterval(() => {
+    if (!state.ended) renderFacts();
+    tickCountdowns($('call-alerts'));
+  }, 1000);
   if (!canWatchLive(user)) {
     showConnection('closed');
     return;
@@ -283,9 +334,6 @@ async function main() {
     onState: showConnection,
   });
   feed.start();
-  setInterval(() => {
-    if (!state.ended) renderFacts();
-  }, 1000);
 }
 
 main();

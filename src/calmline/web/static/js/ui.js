@@ -67,6 +67,26 @@ export function formatDuration(totalSeconds) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
+/**
+ * The text of an acknowledgement countdown: "escalates in 0:42" before the deadline, "overdue" (then
+ * "overdue by 0:05") after it. Times are epoch milliseconds.
+ */
+export function countdown(deadlineMs, nowMs) {
+  const left = deadlineMs - nowMs;
+  if (left > 0) return { text: `escalates in ${formatDuration(Math.ceil(left / 1000))}`, overdue: false };
+  const late = Math.floor(-left / 1000);
+  return { text: late < 1 ? 'overdue' : `overdue by ${formatDuration(late)}`, overdue: true };
+}
+
+/** Refresh every countdown (`[data-deadline]`, epoch ms) under `root`; pages call this once a second. */
+export function tickCountdowns(root = document, nowMs = Date.now()) {
+  for (const node of root.querySelectorAll('[data-deadline]')) {
+    const { text, overdue } = countdown(Number(node.dataset.deadline), nowMs);
+    if (node.textContent !== text) node.textContent = text;
+    node.classList.toggle('overdue', overdue);
+  }
+}
+
 export function parseTime(value) {
   if (!value) return null;
   const t = Date.parse(value);

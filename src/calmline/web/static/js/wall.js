@@ -5,11 +5,11 @@
 import {
   ApiError, BASE, canActOnAlerts, canWatchLive, getCall, listCalls, listOpenAlerts, resumePoint, userName,
 } from './api.js';
-import { AlertActions, isOpen } from './alerts.js';
+import { AlertActions, isOpen, notifyLabel } from './alerts.js';
 import { LiveFeed } from './live.js';
 import {
   announce, el, formatDuration, formatPercent, initSession, parseTime, riskBadge, riskLabel, severityBadge,
-  severityRank, showConnection, showError, syncList,
+  severityRank, showConnection, showError, syncList, tickCountdowns,
 } from './ui.js';
 
 const RESYNC_MS = 60000;
@@ -77,7 +77,7 @@ function applySnapshot(callRows, alertRows) {
   alerts.clear();
   for (const raw of alertRows) {
     alerts.set(raw.alert_id, { ...raw });
-    announced.add(`${raw.alert_id}:${raw.severity}`);
+    announced.add(announceKey(raw));
   }
 }
 
@@ -86,16 +86,27 @@ function isRecent(payload) {
   return at !== null && Date.now() - at < ANNOUNCE_WINDOW_MS;
 }
 
+// A new severity or a new escalation level (an unacknowledged protocol alert moving up its chain) is news.
+const announceKey = (alert) => `${alert.alert_id}:${alert.severity}:${alert.escalation_level ?? 0}`;
+
+/** The escalation chain fields an alert row may carry (a protocol runs the alert's chain). */
+function chainOf(p) {
+  return {
+    notify: p.notify ?? null, escalation_level: p.escalation_level ?? null, ack_deadline: p.ack_deadline ?? null,
+  };
+}
+
 function maybeAnnounce(alert, verb, quiet) {
   if (severityRank(alert.severity) < 2) return;
-  const key = `${alert.alert_id}:${alert.severity}`;
+  const key = announceKey(alert);
   if (announced.has(key)) return;
   announced.add(key);
   if (quiet) return;
   const call = calls.get(alert.call_id);
   const where = call && call.queue ? ` (${call.queue})` : '';
+  const who = alert.notify ? ` Notify ${notifyLabel(alert.notify)}, level ${alert.escalation_level ?? '?'}.` : '';
   announce($('announcer'),
-    `${alert.severity.toUpperCase()} alert ${verb} on call ${alert.call_id}${where}: ${alert.title || ''}`);
+    `${alert.severity.toUpperCase()} alert ${verb} on call ${alert.call_id}${where}: ${alert.title || ''}.${who}`);
 }
 
 /** Apply one log row from the live feed. Safe to apply twice. */
@@ -152,6 +163,8 @@ function applyRow(row, { quiet = false } = {}) {
         alert_id: p.alert_id, call_id: callId, severity: existing ? existing.severity : p.severity,
         kind: p.kind, title: p.title, reason: p.reason, evidence: p.evidence || [],
         status: existing ? existing.status : 'raised', raised_at: p.at, updated_at: p.at,
+        // The snapshot may already hold a later escalation level than this (replayed) first row.
+        ...(existing ? {} : chainOf(p)),
       };
       alerts.set(p.alert_id, alert);
       maybeAnnounce(alert, 'raised', silent);
@@ -162,12 +175,17 @@ function applyRow(row, { quiet = false } = {}) {
       if (!alert) break;
       Object.assign(alert, { severity: p.severity, status: 'escalated', updated_at: p.at });
       if (p.reason) alert.reason = p.reason;
+      // Only a protocol's escalation carries the chain; a policy escalation (severity) leaves it as it was. A
+      // row replayed after a snapshot never moves the chain back down.
+      if (p.protocol_id && (p.escalation_level ?? 0) >= (alert.escalation_level ?? 0)) Object.assign(alert, chainOf(p));
       maybeAnnounce(alert, 'escalated', silent);
       break;
     }
     case 'alert.acknowledged': {
       const alert = alerts.get(p.alert_id);
-      if (alert && isOpen(alert)) Object.assign(alert, { status: 'acknowledged', acknowledged_by: p.by });
+      if (alert && isOpen(alert)) {
+        Object.assign(alert, { status: 'acknowledged', acknowledged_by: p.by, ack_deadline: null });
+      }
       break;
     }
     case 'alert.resolved':
@@ -338,6 +356,7 @@ function tickDurations() {
   for (const node of document.querySelectorAll('#tiles [data-started]')) {
     node.textContent = formatDuration((now - Number(node.dataset.started)) / 1000);
   }
+  tickCountdowns($('alert-list'), now);
 }
 
 // ---- start -------------------------------------------------------------------------------------------
