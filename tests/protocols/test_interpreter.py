@@ -14,6 +14,7 @@ from calmline.protocols.interpreter import (
     ActionTaken,
     ActivateProtocol,
     AlertAcknowledged,
+    ChainExhausted,
     Command,
     DistressScored,
     Escalate,
@@ -169,6 +170,10 @@ class TestEscalation:
         assert levels == [(2, "clinician"), (3, "emergency_services")]
         inst = state.instance("suicide_imminent")
         assert inst is not None and inst.escalation_level == 3 and inst.next_deadline is None
+        exhausted = [
+            c for c in outs[-1] if isinstance(c, ChainExhausted) and c.protocol_id == "suicide_imminent"
+        ]
+        assert [(c.level, c.notify) for c in exhausted] == [(3, "emergency_services")]
         _, more = step(LIB, state, Tick(), at(10_000))
         assert not [c for c in more if getattr(c, "protocol_id", "") == "suicide_imminent"]
 

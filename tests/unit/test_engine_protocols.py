@@ -202,3 +202,33 @@ def test_without_protocols_the_engine_behaves_as_before(registry: AnalyzerRegist
     [alert] = of(out, AlertRaised)
     assert alert.protocol_id is None and alert.ack_deadline is None
     assert of(out, ProtocolActivated) == []
+
+
+def test_the_last_level_missing_its_deadline_clears_it_and_says_so(engine: CallEngine) -> None:
+    state, _ = run(engine, [utt(1, "I will take all my pills tonight")])
+    out: list[OutputEvent] = []
+    for seconds in (62, 182, 482):
+        state, more = engine.step(state, Tick(call_id="c1", at=at(seconds)))
+        out.extend(more)
+    levels = [(e.escalation_level, e.notify, e.ack_deadline is None) for e in of(out, AlertEscalated)]
+    assert levels == [
+        (2, "clinician", False),
+        (3, "emergency_services", False),
+        (3, "emergency_services", True),
+    ]
+    assert "no further escalation level" in of(out, AlertEscalated)[-1].reason
+    assert next_deadline(state) is None
+
+
+def test_a_step_checked_off_in_one_protocol_only(engine: CallEngine) -> None:
+    action = SupervisorAction(
+        call_id="c1",
+        action="protocol_action",
+        actor="a",
+        step_id="ask_safe_now",
+        protocol_id="suicide_risk",
+        at=at(5),
+    )
+    _, out = run(engine, [utt(1, "I will take all my pills tonight"), action])
+    done = {(o.protocol_id, o.step_id) for o in of(out, ChecklistStepChanged) if o.status == "done"}
+    assert ("suicide_imminent", "ask_safe_now") not in done

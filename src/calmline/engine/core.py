@@ -276,7 +276,12 @@ class CallEngine:
         if event.action == "note":
             return replace(state, notes=state.notes + 1), ()
         if event.action == "protocol_action":
-            action = pi.ActionTaken(action=event.name or "", actor=event.actor, step_id=event.step_id)
+            action = pi.ActionTaken(
+                action=event.name or "",
+                actor=event.actor,
+                step_id=event.step_id,
+                protocol_id=event.protocol_id,
+            )
             return self._protocols(state, [action], event.at)
         alert = state.alert(event.alert_id) if event.alert_id else None
         if alert is None or alert.status == "resolved":

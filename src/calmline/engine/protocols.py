@@ -108,6 +108,24 @@ def _apply(
                 if index is not None:
                     activation = pending[index]
                     pending[index] = activation.model_copy(update={"alert_id": alert_id})
+            case pi.ChainExhausted(protocol_id=pid, level=level, notify=notify, reason=reason):
+                alert = _alert_of(state, pid)
+                if alert is None or _chain_owner(state, alert) not in (pid, None):
+                    continue
+                pending.append(
+                    AlertEscalated(
+                        alert_id=alert.alert_id,
+                        call_id=call_id,
+                        severity=alert.severity,
+                        reason=reason,
+                        protocol_id=pid,
+                        notify=notify,
+                        escalation_level=level,
+                        ack_deadline=None,
+                        at=now,
+                    )
+                )
+                state = update_alert(state, replace(alert, status="escalated", ack_deadline=None))
             case pi.Escalate(protocol_id=pid, level=level, notify=notify, reason=reason):
                 alert = _alert_of(state, pid)
                 if alert is None or _chain_owner(state, alert) != pid:

@@ -112,6 +112,12 @@ class SupervisorAction(Event):
         max_length=64,
         description="protocol_action: check this protocol step off by hand.",
     )
+    protocol_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="protocol_action: only in this protocol (default: every active one with that step).",
+    )
     at: Timestamp
 
     @model_validator(mode="after")

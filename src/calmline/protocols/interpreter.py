@@ -75,11 +75,12 @@ class IntentSeen:
 
 @dataclass(frozen=True, slots=True)
 class ActionTaken:
-    """Someone recorded an action; ``step_id`` checks one step off by hand."""
+    """Someone recorded an action; ``step_id`` checks a step off by hand (only in ``protocol_id``, if set)."""
 
     action: str
     actor: str
     step_id: str | None = None
+    protocol_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,16 @@ class Escalate:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainExhausted:
+    """The last level's deadline passed unacknowledged: the alert stays open, nobody further to tell."""
+
+    protocol_id: str
+    level: int
+    notify: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleDeadline:
     """Arm a timer: feed a ``Tick`` at ``at``."""
 
@@ -174,7 +185,16 @@ class ProtocolExited:
     reason: str
 
 
-Command = ActivateProtocol | StepDue | StepDone | RaiseAlert | Escalate | ScheduleDeadline | ProtocolExited
+Command = (
+    ActivateProtocol
+    | StepDue
+    | StepDone
+    | RaiseAlert
+    | Escalate
+    | ChainExhausted
+    | ScheduleDeadline
+    | ProtocolExited
+)
 
 
 # --- state --------------------------------------------------------------------------------------------
@@ -447,7 +467,17 @@ def _on_tick(library: ProtocolLibrary, state: ProtocolState, now: datetime) -> t
             continue
         missed = protocol.escalation_level(inst.escalation_level)
         nxt = protocol.escalation_level(inst.escalation_level + 1)
-        if nxt is None:
+        if nxt is None:  # the last level did not acknowledge either: say so, nothing more to schedule
+            if missed is not None:
+                commands.append(
+                    ChainExhausted(
+                        protocol.id,
+                        missed.level,
+                        missed.notify,
+                        f"{protocol.title}: not acknowledged by {missed.notify} within "
+                        f"{missed.ack_within_s} s; no further escalation level",
+                    )
+                )
             instances.append(replace(inst, next_deadline=None))
             continue
         deadline = now + timedelta(seconds=nxt.ack_within_s)
@@ -479,8 +509,8 @@ def step(
             recent = tuple(r for r in state.recent_intents if r[0] >= seq - RECENT_INTENT_TURNS)
             state = replace(state, recent_intents=(*recent, (seq, intent_id)))
             return _complete(library, state, intent=intent_id, by=f"intent:{intent_id}")
-        case ActionTaken(action=action, actor=actor, step_id=step_id):
-            return _complete(library, state, action=action, step_id=step_id, by=actor)
+        case ActionTaken(action=action, actor=actor, step_id=step_id, protocol_id=only):
+            return _complete(library, state, action=action, step_id=step_id, by=actor, only=only)
         case AlertAcknowledged():
             return _on_ack(state, inp)
         case Transferred():

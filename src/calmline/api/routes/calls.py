@@ -27,6 +27,9 @@ class ActionRequest(BaseModel):
     outcome: str | None = Field(default=None, max_length=256)
     name: str | None = Field(default=None, max_length=64, description="protocol_action: what was done.")
     step_id: str | None = Field(default=None, max_length=64, description="protocol_action: step checked off.")
+    protocol_id: str | None = Field(
+        default=None, max_length=64, description="protocol_action: in this protocol."
+    )
 
 
 def _call_or_404(service: CallService, call_id: str) -> dict[str, Any]:
@@ -116,6 +119,7 @@ async def act(
             outcome=body.outcome,
             name=body.name,
             step_id=body.step_id,
+            protocol_id=body.protocol_id,
             at=clock.now(),
         )
     except ValidationError as exc:
