@@ -89,8 +89,9 @@ export const getTimeline = (id) =>
   api(`/api/calls/${encodeURIComponent(id)}/timeline`).then((d) => rows(d, 'events'));
 export const callAction = (callId, action) =>
   api(`/api/calls/${encodeURIComponent(callId)}/actions`, { method: 'POST', body: action });
-/** Check a protocol checklist step off by hand (a `protocol_action` with the step's id). */
-export const markStepDone = (callId, stepId) => callAction(callId, { action: 'protocol_action', step_id: stepId });
+/** Check one protocol's checklist step off by hand (a `protocol_action` with the protocol and step ids). */
+export const markStepDone = (callId, protocolId, stepId) =>
+  callAction(callId, { action: 'protocol_action', protocol_id: protocolId, step_id: stepId });
 
 /** The user's name as the API reports it (`/api/auth/me` says `name`; login says `username`). */
 export const userName = (user) => (user && (user.name || user.username)) || '';

@@ -155,7 +155,7 @@ export class ProtocolPanel {
     this.errors.delete(key);
     this.onChange();
     try {
-      await markStepDone(this.callId, step.id);
+      await markStepDone(this.callId, protocol.id, step.id);
       this.onDone(protocol, step);
     } catch (err) {
       this.errors.set(key, `Could not mark this step done: ${err.message || err}`);
