@@ -34,6 +34,10 @@ DEFAULT_RULES: tuple[KeywordRule, ...] = (
     KeywordRule("he hits me", "abuse_disclosure", "disclosed", score=0.9),
     KeywordRule("my father's test results", "phi_request_third_party", "request", score=0.8),
     KeywordRule("how much paracetamol", "medical_advice_request", "dosing", score=0.8),
+    KeywordRule("cutting my arms again", "self_harm", "cutting", score=0.8),
+    KeywordRule("i swear i'll kill him", "violence_threat", "threat_to_others", score=0.85),
+    KeywordRule("my english is not good", "language_barrier", "limited_english", score=0.7),
+    KeywordRule("sort you out myself", "violence_threat", "threat_to_agent", score=0.85),
 )
 
 
