@@ -14,6 +14,7 @@ SUICIDE = [
         "low",
     ),
     ("I don't want to wake up", "wish_to_be_dead", "present", "caller", "low"),
+    ("sometimes I wish I just wouldn't wake up", "wish_to_be_dead", "present", "caller", "low"),
     ("I just want it all to stop", "wish_to_be_dead", "present", "caller", "low"),
     ("everyone would be better off without me", "wish_to_be_dead", "present", "caller", "low"),
     ("I won't be a burden much longer", "intent", "present", "caller", "high"),
