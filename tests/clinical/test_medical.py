@@ -90,6 +90,28 @@ MEDICAL = [
     ("my sugar is 2.5 and im confused", "hypoglycaemia", "emergency", "present", "caller"),
     ("i think ive broken my wrist", "musculoskeletal", "urgent", "present", "caller"),
     ("my calf is swollen red and painful since the flight", "other", "urgent", "present", "caller"),
+    # patient-spoken cardio-respiratory phrases (eval/sets/symptom_phrases.jsonl, dev-half failures)
+    ("it feels like someones standing on my chest", "chest_pain", "emergency", "present", "caller"),
+    ("something is squeezing my heart", "chest_pain", "emergency", "present", "caller"),
+    ("its like breathing through a straw", "breathing", "emergency", "present", "caller"),
+    ("i cant fill my lungs", "breathing", "emergency", "present", "caller"),
+    ("my tongue feels too big for my mouth", "anaphylaxis", "emergency", "present", "caller"),
+    ("my heart rate is 170", "other", "urgent", "present", "caller"),
+    ("my pulse is over 150 and i feel faint", "chest_pain", "emergency", "present", "caller"),
+    ("my grandad says its like someones sitting on his chest", "chest_pain", "emergency", "present", "other"),
+    ("my wife says its like breathing through a straw", "breathing", "emergency", "present", "other"),
+    ("it doesnt feel like someones sitting on my chest", "chest_pain", "emergency", "negated", "caller"),
+    ("i dont have a heart rate of 150", "other", "urgent", "negated", "caller"),
+    (
+        "last year it felt like someone was sitting on my chest",
+        "chest_pain",
+        "emergency",
+        "historical",
+        "caller",
+    ),
+    ("years ago my heart rate went up to 180", "other", "urgent", "historical", "caller"),
+    ("what if it feels like breathing through a straw", "breathing", "emergency", "hypothetical", "caller"),
+    ("what should i do if my heart rate goes over 150", "other", "urgent", "hypothetical", "caller"),
     # third person: the symptom keeps its level, the experiencer is other
     ("my husband's lips are going blue", "breathing", "emergency", "present", "other"),
     ("my daughter is wheezing", "breathing", "urgent", "present", "other"),
@@ -144,6 +166,13 @@ MEDICAL = [
     ("I'm completely burnt out at work", None, None, "", ""),
     ("she'll have a fit when she sees the mess", None, None, "", ""),
     ("my heartburn is back after big meals", None, None, "", ""),
+    ("i cant breathe through my nose with this cold", None, None, "", ""),
+    ("my nose is so blocked i cant breathe through it", None, None, "", ""),
+    ("he snores and stops breathing in his sleep", None, None, "", ""),
+    ("ive got a fat lip where i bit it", None, None, "", ""),
+    ("the heat on the train was suffocating", None, None, "", ""),
+    ("we were choking with laughter", None, None, "", ""),
+    ("my heart rate was 160 on the treadmill", None, None, "", ""),
 ]
 
 # Routine symptom phrases: nothing may be reported above routine (alert fatigue).
@@ -188,6 +217,8 @@ ROUTINE = [
     "i had a hypo this morning, had some jelly babies and now i'm fine",
     "i cut myself shaving",
     "my nose bleeds sometimes in the winter",
+    "i get a bit out of breath on the stairs",
+    "i get a bit out of breath on hills but ive always been like that",
 ]
 
 
@@ -264,6 +295,21 @@ def test_minor_reading_overrides_only_its_own_span() -> None:
 def test_minor_bleeding_in_pregnancy_is_still_an_emergency() -> None:
     found = of_type("I'm pregnant and I've got a bit of spotting", "medical_emergency")
     assert any(f.level == "emergency" and f.category == "pregnancy" for f in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i cant breathe through my nose and my lips are blue", "breathing"),
+        ("my lip is swollen after eating peanuts", "anaphylaxis"),
+        ("my baby stopped breathing in her sleep", "unresponsive"),
+        ("my heart rate hit 200 and i feel faint", "chest_pain"),
+    ],
+)
+def test_hard_negative_suppressions_leave_real_emergencies(text: str, category: str) -> None:
+    # The blocked-nose, snoring, bitten-lip and exercise-pulse readings must not hide a red flag beside them.
+    found = of_type(text, "medical_emergency")
+    assert any(f.is_present and f.level == "emergency" and f.category == category for f in found), found
 
 
 def test_every_category_has_three_to_six_follow_up_questions() -> None:

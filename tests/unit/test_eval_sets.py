@@ -266,3 +266,43 @@ def test_informal_posts_cover_every_level_and_hard_negative_kind() -> None:
     assert {r["kind"] for r in rows if not r["label"]} == INFORMAL_KINDS[0]
     positives = sum(r["label"] for r in rows)
     assert 0.4 <= positives / len(rows) <= 0.6
+
+
+# ---- eval/sets/symptom_phrases.jsonl ---------------------------------------------------------------------
+
+SYMPTOM_PATH = ROOT / "eval" / "sets" / "symptom_phrases.jsonl"
+SYMPTOM_RED_FLAGS = {"chest_pain", "breathing", "choking", "anaphylaxis", "cardiac"}
+SYMPTOM_KINDS = {
+    "red_flag": {"direct", "paraphrase", "third_person"},
+    "routine": {"routine", "hard_negative", "negated", "historical", "hypothetical", "third_person"},
+}
+
+
+def _symptoms() -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in SYMPTOM_PATH.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+
+
+def test_symptom_phrases_are_well_formed() -> None:
+    rows = _symptoms()
+    assert len(rows) >= 200
+    assert len({r["id"] for r in rows}) == len(rows) and len({r["text"].lower() for r in rows}) == len(rows)
+    for row in rows:
+        assert set(row) == {"id", "text", "label", "category", "kind"}, row
+        assert re.fullmatch(r"sp-\d{3}", row["id"]), row
+        assert row["label"] in LEVELS["medical_emergency"], row
+        if row["label"] == "routine":
+            assert row["kind"] in SYMPTOM_KINDS["routine"] and row["category"] not in SYMPTOM_RED_FLAGS, row
+        else:
+            assert row["kind"] in SYMPTOM_KINDS["red_flag"] and row["category"] in SYMPTOM_RED_FLAGS, row
+
+
+def test_symptom_phrases_cover_every_red_flag_and_context_kind() -> None:
+    rows = _symptoms()
+    flags = [r for r in rows if r["label"] != "routine"]
+    assert {r["category"] for r in flags} == SYMPTOM_RED_FLAGS
+    assert {r["kind"] for r in rows if r["label"] == "routine"} == SYMPTOM_KINDS["routine"]
+    assert 0.4 <= len(flags) / len(rows) <= 0.6
+    assert sum(r["kind"] == "hard_negative" for r in rows) >= 40
+    assert sum(not any(c.isupper() for c in r["text"]) for r in rows) / len(rows) >= 0.8

@@ -8,6 +8,7 @@ from pathlib import Path
 from calmline.evaluation.callset import evaluate_callset, split_of
 from calmline.evaluation.informal import evaluate_informal
 from calmline.evaluation.public import evaluate_cssrs_users
+from calmline.evaluation.symptoms import evaluate_symptoms
 from calmline.testing.keywords import KeywordRule, keyword_registry
 
 REGISTRY_RULES = (
@@ -88,6 +89,67 @@ def test_informal_posts_flag_present_suicide_risk_and_join_the_callset_report(tm
     callset.write_text("\n".join(lines) + "\n")
     nested = evaluate_callset(callset, keyword_registry(REGISTRY_RULES), folds=2)
     assert nested["informal_posts"]["rows"] == 3
+
+
+def test_symptom_phrases_count_raised_red_flags_and_over_triage_and_join_the_callset_report(
+    tmp_path: Path,
+) -> None:
+    phrases = [
+        {
+            "id": "s1",
+            "text": "i have chest pain",
+            "label": "emergency",
+            "category": "chest_pain",
+            "kind": "direct",
+        },
+        {
+            "id": "s2",
+            "text": "i cant catch my breath",
+            "label": "urgent",
+            "category": "breathing",
+            "kind": "direct",
+        },
+        {
+            "id": "s3",
+            "text": "no chest pain at all",
+            "label": "routine",
+            "category": "other",
+            "kind": "negated",
+        },
+        {
+            "id": "s4",
+            "text": "sore throat",
+            "label": "routine",
+            "category": "minor_illness",
+            "kind": "routine",
+        },
+    ]
+    path = tmp_path / "symptom_phrases.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in phrases) + "\n")
+    report = evaluate_symptoms(path, keyword_registry(REGISTRY_RULES))
+    # the keyword analyzer knows "chest pain" only, and has no context: the negated row is raised
+    assert report["calmline"] == {
+        "cardio_respiratory_recall": 0.5,
+        "cardio_respiratory_cases": 2,
+        "routine_over_triage": 0.5,
+        "routine_cases": 2,
+    }
+    assert report["raised_by_group"]["routine/negated"] == {"raised": 1, "of": 1}
+    assert report["raised_by_group"]["breathing/direct"] == {"raised": 0, "of": 1}
+    # "chest pain" is on the keyword list, the breath is not
+    assert report["keyword"]["cardio_respiratory_recall"] == 0.5
+    halves = [
+        evaluate_symptoms(path, keyword_registry(REGISTRY_RULES), split=h)["rows"] for h in ("dev", "test")
+    ]
+    assert sum(halves) == 4
+    callset = tmp_path / "call_utterances.jsonl"
+    med = {"type": "medical_emergency", "level": "emergency", "category": "chest_pain"}
+    med |= {"assertion": "present", "experiencer": "caller"}
+    lines = [_row(i, "I have chest pain", [med]) for i in range(4)]
+    lines += [_row(10 + i, "book me in for Tuesday", [], kind="hard_negative") for i in range(4)]
+    callset.write_text("\n".join(lines) + "\n")
+    nested = evaluate_callset(callset, keyword_registry(REGISTRY_RULES), folds=2)
+    assert nested["symptom_phrases"]["rows"] == 4
 
 
 def test_bench_analyze_reports_latency_figures_as_json_ready_data(tmp_path: Path) -> None:

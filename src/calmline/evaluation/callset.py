@@ -230,6 +230,7 @@ def evaluate_callset(
         "suicide_tier": _tiers(rows, found),
         "emotions": _emotions(rows, found),
         **_informal(path.parent / "informal_posts.jsonl", registry, split),
+        **_symptoms(path.parent / "symptom_phrases.jsonl", registry, split),
     }
 
 
@@ -240,6 +241,15 @@ def _informal(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict
     from calmline.evaluation.informal import evaluate_informal
 
     return {"informal_posts": evaluate_informal(path, registry, split=split)}
+
+
+def _symptoms(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict[str, Any]:
+    """The symptom-phrase triage figures for the same half, when that set lies next to the call set."""
+    if not path.is_file():
+        return {}
+    from calmline.evaluation.symptoms import evaluate_symptoms
+
+    return {"symptom_phrases": evaluate_symptoms(path, registry, split=split)}
 
 
 EMOTION_NAMES = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")
