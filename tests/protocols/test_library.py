@@ -3,7 +3,7 @@
 Every protocol is activated by a realistic finding, its required steps are completed by realistic AGENT lines
 run through the intent matchers (and by recorded actions), and its escalation chain (or its absence:
 guidance-only protocols raise no alert) is checked against fake ``now`` values. The last test runs the real
-analyzers over the 12 demo scenarios: alerting protocols start exactly where an alert is expected.
+analyzers over the demo scenarios: alerting protocols start exactly where an alert is expected.
 """
 
 from __future__ import annotations
