@@ -201,11 +201,15 @@ def bench_analyze_cmd(
         "eval/sets"
     ),
 ) -> None:
-    """Per-utterance latency of the whole pipeline on one core, and its ratio to the raw embedding call."""
-    from calmline.bench import bench_analyze
-    from calmline.runtime import default_registry
+    """Per-utterance latency of the whole pipeline on one core, and its ratio to the raw embedding call.
 
-    typer.echo(json.dumps(bench_analyze(default_registry(), n=n, sets_dir=sets), indent=2))
+    ``pipeline`` times the analyzers; ``engine_step`` a full engine step (alerts, protocols, agent intents).
+    """
+    from calmline.bench import bench_analyze
+    from calmline.runtime import build_engine
+
+    engine = build_engine()
+    typer.echo(json.dumps(bench_analyze(engine.registry, n=n, sets_dir=sets, engine=engine), indent=2))
 
 
 @app.command("eval")
