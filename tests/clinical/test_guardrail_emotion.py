@@ -1,3 +1,6 @@
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from calmline.analysis import AnalysisContext
@@ -120,3 +123,38 @@ def test_exactly_one_distress_finding_per_caller_utterance() -> None:
     assert [f.type for f in found].count("distress") == 1
     assert [f.type for f in found].count("emotion") == 7
     assert [f for f in run("hello", speaker="agent") if f.type in ("emotion", "distress")] == []
+
+
+class _FixedModels:
+    """Stand-in for the learned heads: fixed fused probabilities, all thresholds 0.5 (score = probability)."""
+
+    def __init__(self, fused: list[float]) -> None:
+        self.fused = np.asarray(fused, dtype=np.float32)
+        half = SimpleNamespace(thresholds=np.full(len(EMOTIONS), 0.5, dtype=np.float32))
+        self.emotion_fusion = half
+        self.emotion_stack = half
+        self.version = "fixed"
+
+    def emotion_learned_and_fused(self, text: str, lexicon: object) -> tuple[np.ndarray, np.ndarray]:
+        return self.fused, self.fused
+
+
+def _with_fixed_models(fused: list[float], text: str = "ok") -> dict[str, float]:
+    ea = EmotionAnalyzer()
+    ea.setup()
+    ea._models = _FixedModels(fused)  # type: ignore[assignment]
+    return {f.level: f.score for f in ea.analyze(AnalysisContext(text=text)) if f.type == "emotion"}
+
+
+@pytest.mark.parametrize(
+    ("fused", "neutral_present"),
+    [
+        ([0.1, 0.9, 0.1, 0.1, 0.1, 0.1, 0.7], False),  # frustration outranks neutral: neutral held below 0.5
+        ([0.1, 0.55, 0.1, 0.1, 0.1, 0.1, 0.8], True),  # a weaker present emotion does not hide neutral
+        ([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.8], True),
+    ],
+)
+def test_neutral_is_held_down_only_when_outranked(fused: list[float], neutral_present: bool) -> None:
+    emotions = _with_fixed_models(fused)
+    assert (emotions["neutral"] >= 0.5) is neutral_present
+    assert emotions["frustration"] == pytest.approx(fused[1], abs=1e-3)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from calmline.analysis.learned import (
+    EMOTION_BASE_HEADS,
     EMOTION_CLASSES,
     cssrs_user_probability,
     emotion_decisions,
@@ -28,7 +29,8 @@ def test_artifacts_exist_and_are_small() -> None:
     for name in ("features", "emotions", "suicide", "cssrs_user"):
         assert (d / f"{name}.npz").is_file()
         assert (d / f"{name}.card.yaml").is_file()
-    for name in ("emotions_emb.npz", "emotions.stack.npz", "emotions.fusion.npz", "manifest.json"):
+    for name in ("emotions_nb.npz", "emotions_emb.npz", "emotions.stack.npz", "emotions.fusion.npz",
+                 "manifest.json"):
         assert (d / name).is_file()
 
 
@@ -82,6 +84,21 @@ def test_fusion_uses_lexicon_and_predict_all_agrees() -> None:
     both = m.predict_all([text])
     np.testing.assert_allclose(both["emotions"][0], learned, rtol=1e-5)
     assert both["suicide"].shape == (1, 1)
+
+
+def test_stackers_read_every_base_head() -> None:
+    """Both stackers take the 7 decision values of each base head (TF-IDF, NB-LR, embedding)."""
+    m = load_models()
+    for stack, extra in ((m.emotion_stack, 0), (m.emotion_fusion, len(EMOTION_CLASSES))):
+        assert len(stack.inputs) == len(EMOTION_BASE_HEADS) * len(EMOTION_CLASSES) + extra
+        for head in EMOTION_BASE_HEADS:
+            assert {f"{head}:{c}" for c in EMOTION_CLASSES} <= set(stack.inputs)
+        assert stack.weights.shape == (len(EMOTION_CLASSES), len(stack.inputs))
+    nb = m.heads["emotions_nb"]
+    assert nb.labels == EMOTION_CLASSES
+    # NB-LR folds the naive-Bayes ratios into ordinary linear weights: same shapes as the TF-IDF head.
+    assert nb.w_word.shape == m.heads["emotions"].w_word.shape
+    assert not np.any(nb.w_emb)
 
 
 def test_empty_and_odd_inputs() -> None:

@@ -7,11 +7,12 @@ from negative emotions, intensifiers ("so", "really"), exclamation, repeated wor
 words, and a floor set by risk findings already in ``ctx.prior`` (hence this analyzer runs last).
 
 Fusion: the lexicon scores (noisy-or of context-weighted cues) and the raw decision values of the learned
-TF-IDF and static-embedding heads go into a per-class logistic stacker fitted on out-of-fold values
+TF-IDF, NB-LR and static-embedding heads go into a per-class logistic stacker fitted on out-of-fold values
 (``calmline.training``), so its probability is calibrated; the class's cross-validated threshold is then
 mapped monotonically to 0.5. The learned part dominates on general text; lexicon cues still count for
 call-specific phrasing. A cue that the context engine finds negated or hypothetical ("I'm not angry")
-caps the emotion below 0.5 (historical: below 0.5 but above 0), whatever the learned part says.
+caps the emotion below 0.5 (historical: below 0.5 but above 0), whatever the learned part says. Neutral is
+held below 0.5 when another emotion is present and scores higher than neutral.
 Each finding has ``rule_id`` "learned+lexicon" and notes with both parts.
 """
 
@@ -139,7 +140,10 @@ class EmotionAnalyzer:
             if e in suppressed:
                 score = min(score, _SUPPRESSED_CAP[suppressed[e]])
                 notes.append(f"lexicon cue {suppressed[e]}: capped")
-            if e == "neutral" and any(scores[o] >= 0.5 for o in EMOTIONS if o != "neutral"):
+            if e == "neutral" and any(scores[o] >= 0.5 and scores[o] > score for o in scores):
+                # Neutral is not shown as present when an emotion outranks it. (Capping it whenever any
+                # emotion is >= 0.5 cost 0.08 neutral F1 in cross-validation: weak co-predictions of
+                # frustration on plain comments then hid the right answer.)
                 score = min(score, 0.49)
             if e == "neutral" and self._risk_floor(ctx) >= 0.5:
                 # An utterance that discloses a present risk (an overdose taken, a plan, chest pain) is not

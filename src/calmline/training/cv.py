@@ -20,13 +20,45 @@ def fit_lr(x: sp.csr_matrix, y: np.ndarray, c: float, w: np.ndarray | None = Non
     return model
 
 
+def nb_ratio(x: sp.csr_matrix, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes log-count ratio of every feature (Wang & Manning 2012, NBSVM).
+
+    ``r = log((p / |p|_1) / (q / |q|_1))`` with ``p`` (``q``) = ``alpha`` + the number of positive (negative)
+    examples in which the feature occurs (binarised features).
+    """
+    xb = x.copy().tocsr()
+    xb.data[:] = 1.0
+    p = np.asarray(xb[y == 1].sum(axis=0)).ravel() + alpha
+    q = np.asarray(xb[y == 0].sum(axis=0)).ravel() + alpha
+    out: np.ndarray = np.log((p / p.sum()) / (q / q.sum()))
+    return out
+
+
+def fit_nb_lr(
+    x: sp.csr_matrix, y: np.ndarray, c: float, w: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """NB-LR: :func:`fit_lr` on features scaled by their :func:`nb_ratio` (fitted on these rows only).
+
+    Returns the weights folded back onto the *unscaled* features (``r * coef``) and the intercept, so the
+    head is an ordinary linear model at run time.
+    """
+    r = nb_ratio(x, y)
+    model = fit_lr(x @ sp.diags(r), y, c, w)
+    return r * model.coef_[0], float(model.intercept_[0])
+
+
 def oof_scores(
-    x: sp.csr_matrix, y: np.ndarray, folds: Folds, c: float, w: np.ndarray | None = None
+    x: sp.csr_matrix, y: np.ndarray, folds: Folds, c: float, w: np.ndarray | None = None, nb: bool = False
 ) -> np.ndarray:
-    """Out-of-fold decision values of :func:`fit_lr` for a binary target."""
+    """Out-of-fold decision values of :func:`fit_lr` (:func:`fit_nb_lr` when ``nb``), binary target."""
     out = np.zeros(len(y), dtype=np.float64)
     for tr, te in folds:
-        out[te] = fit_lr(x[tr], y[tr], c, None if w is None else w[tr]).decision_function(x[te])
+        wt = None if w is None else w[tr]
+        if nb:
+            coef, b = fit_nb_lr(x[tr], y[tr], c, wt)
+            out[te] = x[te] @ coef + b
+        else:
+            out[te] = fit_lr(x[tr], y[tr], c, wt).decision_function(x[te])
     return out
 
 

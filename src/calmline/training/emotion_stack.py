@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from calmline.analysis.learned.model import Stacker
+from calmline.analysis.learned.model import Stacker, threshold_to_half
 from calmline.training import cv
 
 STACK_C = 1.0
@@ -37,13 +37,17 @@ def _fit(f: np.ndarray, y: np.ndarray) -> LogisticRegression:
     return LogisticRegression(C=STACK_C, solver="lbfgs", max_iter=5000).fit(f, y)
 
 
-def crossfit_stack(f: np.ndarray, y: np.ndarray, folds: cv.Folds) -> tuple[np.ndarray, np.ndarray]:
-    """Cross-fitted probabilities and 0/1 decisions (stacker and max-F1 threshold fitted on other folds).
+def crossfit_stack(
+    f: np.ndarray, y: np.ndarray, folds: cv.Folds
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cross-fitted probabilities, 0/1 decisions and shipped scores (threshold mapped to 0.5).
 
-    The threshold for fold k is chosen on inner out-of-fold stacker probabilities of the other folds.
+    Stacker and max-F1 threshold are fitted on the other folds; the threshold for fold k is chosen on
+    inner out-of-fold stacker probabilities of the other folds.
     """
     prob = np.zeros(len(y))
     pred = np.zeros(len(y), dtype=int)
+    score = np.zeros(len(y))
     for tr, te in folds:
         inner = np.zeros(len(tr))
         for itr, ite in folds:
@@ -56,18 +60,32 @@ def crossfit_stack(f: np.ndarray, y: np.ndarray, folds: cv.Folds) -> tuple[np.nd
         thr = cv.best_f_threshold(inner, y[tr])
         prob[te] = _fit(f[tr], y[tr]).predict_proba(f[te])[:, 1]
         pred[te] = (prob[te] >= thr).astype(int)
-    return prob, pred
+        score[te] = [threshold_to_half(float(v), thr) for v in prob[te]]
+    return prob, pred, score
 
 
 def evaluate_stack(f_by_class: list[np.ndarray], y: np.ndarray, folds: cv.Folds,
                    labels: tuple[str, ...]) -> dict[str, Any]:
-    """Per-class metrics and macro-F1 of a stacker (one input matrix per class)."""
+    """Per-class metrics and macro-F1 of a stacker (one input matrix per class).
+
+    ``analyzer_rule`` adds the same figures after the analyzer's neutral rule (neutral is held below 0.5
+    when another class scores higher), i.e. what ``calmline analyze`` reports, lexicon caps aside.
+    """
     per_class: dict[str, Any] = {}
+    scores = np.zeros(y.shape)
     for j, lab in enumerate(labels):
-        prob, pred = crossfit_stack(f_by_class[j], y[:, j], folds)
+        prob, pred, scores[:, j] = crossfit_stack(f_by_class[j], y[:, j], folds)
         per_class[lab] = cv.binary_metrics(y[:, j], pred, prob)
-    return {"per_class": per_class, "macro_f1": cv.macro(per_class),
-            "macro_pr_auc": cv.macro(per_class, "pr_auc")}
+    out: dict[str, Any] = {"per_class": per_class, "macro_f1": cv.macro(per_class),
+                           "macro_pr_auc": cv.macro(per_class, "pr_auc")}
+    if "neutral" in labels:
+        n = labels.index("neutral")
+        others = np.delete(scores, n, axis=1).max(axis=1)
+        ruled = {lab: m for lab, m in per_class.items()}
+        pred_n = ((scores[:, n] >= 0.5) & (others <= scores[:, n])).astype(int)
+        ruled["neutral"] = cv.binary_metrics(y[:, n], pred_n, None)
+        out["analyzer_rule"] = {"neutral": ruled["neutral"], "macro_f1": cv.macro(ruled)}
+    return out
 
 
 def fit_stacker(inputs: dict[str, np.ndarray], y: np.ndarray, folds: cv.Folds,

@@ -2,8 +2,10 @@
 
 Every head is the same recipe: L2 logistic regression (liblinear) over scaled feature blocks
 [word 1-2-gram TF-IDF, char 3-5-gram TF-IDF, static embedding], Platt-calibrated on 5-fold out-of-fold
-decision values, with the decision threshold chosen on those out-of-fold probabilities. Evaluation
-*cross-fits* calibration and threshold: for each fold they are chosen on the other four folds' OOF scores.
+decision values, with the decision threshold chosen on those out-of-fold probabilities. The ``emotions_nb``
+head is the NB-LR variant (features scaled by naive-Bayes log-count ratios, folded back into the weights).
+Evaluation *cross-fits* calibration and threshold: for each fold they are chosen on the other four folds'
+OOF scores.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
-from calmline.analysis.learned import EMOTION_FUSION_FILE, EMOTION_STACK_FILE
+from calmline.analysis.learned import EMOTION_BASE_HEADS, EMOTION_FUSION_FILE, EMOTION_STACK_FILE
 from calmline.analysis.learned.model import MANIFEST_FILE, Featurizer, LinearHead, write_manifest
 from calmline.training import cv
 from calmline.training import data as D
@@ -33,9 +35,11 @@ BLOCKS = ("words", "chars", "emb")
 #: Share of the suicide head's training weight per source (synthetic is clean but tiny).
 SUICIDE_SOURCE_SHARE = {"cssrs_posts": 0.3, "synthetic": 0.4, "goemotions_negatives": 0.3}
 
-#: Per-task recipe: regularisation C, block scales (0 = block unused), threshold objective.
+#: Per-task recipe: regularisation C, block scales (0 = block unused), threshold objective, and ``nb``:
+#: NB-LR (features scaled by per-class naive-Bayes log-count ratios, fitted on the training rows only).
 RECIPES: dict[str, dict[str, Any]] = {
     "emotions": {"c": 1.0, "scales": (1.0, 1.0, 0.0), "beta": 1.0, "min_recall": 0.0},
+    "emotions_nb": {"c": 1.0, "scales": (1.0, 1.0, 0.0), "beta": 1.0, "min_recall": 0.0, "nb": True},
     "emotions_emb": {"c": 4.0, "scales": (0.0, 0.0, 1.0), "beta": 1.0, "min_recall": 0.0},
     "suicide": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 1.0, "min_recall": 0.9},
     "cssrs_user": {"c": 4.0, "scales": (1.0, 1.0, 1.0), "beta": 1.0, "min_recall": 0.0},
@@ -199,7 +203,8 @@ def evaluate_task(task: Task, fm: FeatureMatrices, recipe: dict[str, Any]) -> di
         per_class: dict[str, Any] = {}
         for j, lab in enumerate(task.labels):
             yj = task.y[:, j]
-            z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights)
+            z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights,
+                              nb=vname == "model" and recipe.get("nb", False))
             prob, pred = cv.crossfit(z, yj, task.folds, _chooser(recipe), task.threshold_mask)
             m = cv.binary_metrics(yj, pred, prob)
             for sname, idx in task.subsets.items():
@@ -220,7 +225,12 @@ def evaluate_task(task: Task, fm: FeatureMatrices, recipe: dict[str, Any]) -> di
 
 
 def fit_head(task: Task, fm: FeatureMatrices, recipe: dict[str, Any], featurizer: Featurizer) -> LinearHead:
-    """Final head on all data; calibration and thresholds from 5-fold OOF decision values."""
+    """Final head on all data; calibration and thresholds from 5-fold OOF decision values.
+
+    With ``recipe["nb"]`` the NB-LR weights are stored already multiplied by the log-count ratios, so the
+    run-time :class:`LinearHead` needs no change.
+    """
+    nb = bool(recipe.get("nb", False))
     scales = recipe["scales"]
     x = _design(fm, scales)
     vw, vc, de = featurizer.word_idf.shape[0], featurizer.char_idf.shape[0], featurizer.emb_dim
@@ -234,14 +244,17 @@ def fit_head(task: Task, fm: FeatureMatrices, recipe: dict[str, Any], featurizer
     thr = np.zeros(k, np.float32)
     for j in range(k):
         yj = task.y[:, j]
-        z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights)
+        z = cv.oof_scores(x, yj, task.folds, recipe["c"], task.weights, nb=nb)
         a, b = cv.fit_platt(z, yj)
         ca[j], cb[j] = a, b
         sel = np.ones(len(yj), bool) if task.threshold_mask is None else task.threshold_mask
         thr[j] = _chooser(recipe)(cv.sigmoid(a * z[sel] + b), yj[sel])
-        coef = cv.fit_lr(x, yj, recipe["c"], task.weights)
-        w = coef.coef_[0]
-        bias[j] = coef.intercept_[0]
+        if nb:
+            w, bias[j] = cv.fit_nb_lr(x, yj, recipe["c"], task.weights)
+        else:
+            coef = cv.fit_lr(x, yj, recipe["c"], task.weights)
+            w = coef.coef_[0]
+            bias[j] = coef.intercept_[0]
         off = 0
         for s, target in zip(scales, (w_word, w_char, w_emb), strict=True):
             if s > 0:
@@ -295,11 +308,12 @@ def emotion_stack_inputs(
 ) -> dict[str, np.ndarray]:
     """Named OOF stacker inputs: ``<head>:<class>`` decision values (+ ``lexicon:<class>``)."""
     inputs: dict[str, np.ndarray] = {}
-    for head in ("emotions", "emotions_emb"):
+    for head in EMOTION_BASE_HEADS:
         r = RECIPES[head]
         x = _design(fm, r["scales"])
         for j, lab in enumerate(task.labels):
-            inputs[f"{head}:{lab}"] = cv.oof_scores(x, task.y[:, j], task.folds, r["c"])
+            inputs[f"{head}:{lab}"] = cv.oof_scores(x, task.y[:, j], task.folds, r["c"],
+                                                    nb=r.get("nb", False))
     if with_lexicon:
         lex = task.lexicon if task.lexicon is not None else lexicon_matrix(task.texts)
         for j, lab in enumerate(task.labels):
@@ -328,7 +342,8 @@ def train_all(data_dir: Path, out_dir: Path, seed: int = 0) -> dict[str, Any]:
         head = fit_head(task, fm, RECIPES[name], featurizer)
         head.save(out_dir / f"{name}.npz")
         if name == "emotions":
-            fit_head(task, fm, RECIPES["emotions_emb"], featurizer).save(out_dir / "emotions_emb.npz")
+            for base in EMOTION_BASE_HEADS[1:]:
+                fit_head(task, fm, RECIPES[base], featurizer).save(out_dir / f"{base}.npz")
             inputs = emotion_stack_inputs(task, fm, with_lexicon=True)
             learned = {k: v for k, v in inputs.items() if not k.startswith("lexicon:")}
             stack = fit_stacker(learned, task.y, task.folds, task.labels)
@@ -373,8 +388,11 @@ def evaluate(data_dir: Path, seed: int = 0, tasks_wanted: tuple[str, ...] | None
                 inputs = emotion_stack_inputs(task, fm, with_lexicon=True)
                 k = len(task.labels)
                 variants = {
+                    "fusion_tfidf+nb+emb+lexicon": (*EMOTION_BASE_HEADS, "lexicon"),  # shipped (analyzer)
+                    "stack_tfidf+nb+emb": EMOTION_BASE_HEADS,  # shipped learned-only
+                    "fusion_tfidf+emb+lexicon": ("emotions", "emotions_emb", "lexicon"),  # round 2
                     "stack_tfidf+emb": ("emotions", "emotions_emb"),
-                    "fusion_tfidf+emb+lexicon": ("emotions", "emotions_emb", "lexicon"),
+                    "nb_lr_only": ("emotions_nb",),
                     "lexicon_only_calibrated": ("lexicon",),
                 }
                 for vname, prefixes in variants.items():

@@ -4,7 +4,9 @@ No shipped artifact is derived from ETHOS (GPL-3.0); violent language is left to
 
 Inference is numpy-only: TF-IDF word/char n-grams from saved vocabularies, a static (model2vec-distilled
 all-MiniLM-L6-v2) token-embedding lookup with a pure-Python WordPiece, and linear heads with Platt
-calibration. Artifacts live in ``calmline/resources/models`` and are rebuilt by ``calmline.training``.
+calibration (the NB-LR emotion head is an ordinary linear head: its naive-Bayes feature scaling is
+folded into the stored weights). Artifacts live in ``calmline/resources/models`` and are rebuilt by
+``calmline.training``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from calmline.analysis.learned.text import normalize
 EMOTION_CLASSES: tuple[str, ...] = (
     "anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral"
 )
-HEADS: tuple[str, ...] = ("emotions", "emotions_emb", "suicide", "cssrs_user")
-#: Heads whose raw decision values feed the emotion stacker (TF-IDF head, static-embedding head).
-EMOTION_BASE_HEADS: tuple[str, ...] = ("emotions", "emotions_emb")
+HEADS: tuple[str, ...] = ("emotions", "emotions_nb", "emotions_emb", "suicide", "cssrs_user")
+#: Heads whose raw decision values feed the emotion stacker (TF-IDF head, NB-weighted TF-IDF head,
+#: static-embedding head).
+EMOTION_BASE_HEADS: tuple[str, ...] = ("emotions", "emotions_nb", "emotions_emb")
 EMOTION_STACK_FILE = "emotions.stack.npz"
 EMOTION_FUSION_FILE = "emotions.fusion.npz"
 
 __all__ = [
+    "EMOTION_BASE_HEADS",
     "EMOTION_CLASSES",
     "LearnedModels",
     "cssrs_user_probability",
