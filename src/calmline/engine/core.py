@@ -16,13 +16,12 @@ from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
 from calmline.engine import protocols as protocol_runner
 from calmline.engine.policy import AlertPolicy
 from calmline.engine.protocols import update_alert as _update_alert
-from calmline.engine.state import HISTORY_WINDOW, AlertView, CallState
+from calmline.engine.state import HISTORY_WINDOW, CallState
 from calmline.events import (
     SEVERITY_RANK,
     SIGNAL_TYPES,
     AlertAcknowledged,
     AlertEscalated,
-    AlertRaised,
     AlertResolved,
     CallEnded,
     CallInput,
@@ -238,25 +237,18 @@ class CallEngine:
             source = f"{finding.analyzer}@{finding.analyzer_version}"
             reason = f"{rule.title}: {finding.type}/{finding.level} by {source}"
             if current is None:
-                alert_id = f"{state.call_id}-A{len(state.alerts) + 1}"
-                outputs.append(
-                    AlertRaised(
-                        alert_id=alert_id,
-                        call_id=state.call_id,
-                        severity=rule.severity,
-                        kind=rule.finding,
-                        title=rule.title,
-                        reason=reason,
-                        evidence=(finding,),
-                        policy_rule=rule.id,
-                        policy_version=self.policy.version,
-                        at=at,
-                    )
+                state, raised = protocol_runner.new_alert(
+                    state,
+                    severity=rule.severity,
+                    kind=rule.finding,
+                    title=rule.title,
+                    reason=reason,
+                    evidence=(finding,),
+                    policy_rule=rule.id,
+                    policy_version=self.policy.version,
+                    at=at,
                 )
-                view = AlertView(
-                    alert_id=alert_id, kind=rule.finding, severity=rule.severity, status="raised"
-                )
-                state = replace(state, alerts=(*state.alerts, view))
+                outputs.append(raised)
             elif SEVERITY_RANK[rule.severity] > SEVERITY_RANK[current.severity]:
                 outputs.append(
                     AlertEscalated(

@@ -29,6 +29,7 @@ from calmline.events import (
     OutputEvent,
     ProtocolActivated,
     ProtocolExited,
+    Severity,
 )
 from calmline.protocols import interpreter as pi
 from calmline.protocols.schema import ProtocolLibrary
@@ -109,47 +110,49 @@ def _apply(
                     activation = pending[index]
                     pending[index] = activation.model_copy(update={"alert_id": alert_id})
             case pi.ChainExhausted(protocol_id=pid, level=level, notify=notify, reason=reason):
-                alert = _alert_of(state, pid)
-                if alert is None or _chain_owner(state, alert) not in (pid, None):
-                    continue
-                pending.append(
-                    AlertEscalated(
-                        alert_id=alert.alert_id,
-                        call_id=call_id,
-                        severity=alert.severity,
-                        reason=reason,
-                        protocol_id=pid,
-                        notify=notify,
-                        escalation_level=level,
-                        ack_deadline=None,
-                        at=now,
-                    )
-                )
-                state = update_alert(state, replace(alert, status="escalated", ack_deadline=None))
+                # The last level missed its deadline: say so on the alert and clear the deadline.
+                state = _escalate(state, pid, level, notify, reason, None, now, pending, final=True)
             case pi.Escalate(protocol_id=pid, level=level, notify=notify, reason=reason):
-                alert = _alert_of(state, pid)
-                if alert is None or _chain_owner(state, alert) != pid:
-                    continue  # resolved, or another protocol runs this alert's chain
                 deadline = _deadline(state, pid)
-                pending.append(
-                    AlertEscalated(
-                        alert_id=alert.alert_id,
-                        call_id=call_id,
-                        severity=alert.severity,
-                        reason=reason,
-                        protocol_id=pid,
-                        notify=notify,
-                        escalation_level=level,
-                        ack_deadline=deadline,
-                        at=now,
-                    )
-                )
-                state = update_alert(state, replace(alert, status="escalated", ack_deadline=deadline))
+                state = _escalate(state, pid, level, notify, reason, deadline, now, pending, final=False)
             case pi.ProtocolExited(protocol_id=pid, reason=reason):
                 pending.append(ProtocolExited(call_id=call_id, protocol_id=pid, reason=reason, at=now))
             case pi.ScheduleDeadline():
                 pass  # the deadline is in the protocol state and on the alert outputs
     return state
+
+
+def _escalate(
+    state: CallState,
+    pid: str,
+    level: int,
+    notify: str,
+    reason: str,
+    deadline: datetime | None,
+    now: datetime,
+    pending: list[OutputEvent],
+    *,
+    final: bool,
+) -> CallState:
+    """Move the protocol's alert to ``level`` (``final``: the chain ran out; the deadline clears)."""
+    alert = _alert_of(state, pid)
+    owner = _chain_owner(state, alert) if alert is not None else None
+    if alert is None or owner not in ((pid, None) if final else (pid,)):
+        return state  # resolved, or another protocol runs this alert's chain
+    pending.append(
+        AlertEscalated(
+            alert_id=alert.alert_id,
+            call_id=state.call_id,
+            severity=alert.severity,
+            reason=reason,
+            protocol_id=pid,
+            notify=notify,
+            escalation_level=level,
+            ack_deadline=deadline,
+            at=now,
+        )
+    )
+    return update_alert(state, replace(alert, status="escalated", ack_deadline=deadline))
 
 
 def _raise(
@@ -168,31 +171,23 @@ def _raise(
     kind = trigger.type if trigger is not None else pid
     current = state.open_alert(kind)
     if current is None:
-        alert_id = f"{state.call_id}-A{len(state.alerts) + 1}"
-        pending.append(
-            AlertRaised(
-                alert_id=alert_id,
-                call_id=state.call_id,
-                severity=cmd.severity,
-                kind=kind,
-                title=protocol.title,
-                reason=cmd.reason,
-                evidence=(trigger,) if trigger is not None else (),
-                policy_rule=f"protocol:{pid}",
-                policy_version=protocol.version,
-                at=now,
-                **chain,
-            )
-        )
-        view = AlertView(
-            alert_id=alert_id,
-            kind=kind,
+        state, raised = new_alert(
+            state,
             severity=cmd.severity,
-            status="raised",
-            protocol_ids=(pid,),
+            kind=kind,
+            title=protocol.title,
+            reason=cmd.reason,
+            evidence=(trigger,) if trigger is not None else (),
+            policy_rule=f"protocol:{pid}",
+            policy_version=protocol.version,
+            at=now,
+            protocol_id=pid,
+            notify=cmd.notify,
+            escalation_level=1,
             ack_deadline=deadline,
         )
-        return replace(state, alerts=(*state.alerts, view)), alert_id
+        pending.append(raised)
+        return state, raised.alert_id
     if _chain_running(state, current):
         # A more urgent protocol already runs its chain on this alert: this one rides along silently.
         deadlines = [d for d in (current.ack_deadline, deadline) if d is not None]
@@ -229,6 +224,50 @@ def _raise(
         ack_deadline=deadline,
     )
     return update_alert(state, view), current.alert_id
+
+
+def new_alert(
+    state: CallState,
+    *,
+    severity: Severity,
+    kind: str,
+    title: str,
+    reason: str,
+    evidence: tuple[Finding, ...],
+    policy_rule: str,
+    policy_version: str,
+    at: datetime,
+    protocol_id: str | None = None,
+    notify: str | None = None,
+    escalation_level: int | None = None,
+    ack_deadline: datetime | None = None,
+) -> tuple[CallState, AlertRaised]:
+    """Open a new alert on the call: the ``alert.raised`` output and the state that remembers it."""
+    raised = AlertRaised(
+        alert_id=f"{state.call_id}-A{len(state.alerts) + 1}",
+        call_id=state.call_id,
+        severity=severity,
+        kind=kind,
+        title=title,
+        reason=reason,
+        evidence=evidence,
+        policy_rule=policy_rule,
+        policy_version=policy_version,
+        protocol_id=protocol_id,
+        notify=notify,
+        escalation_level=escalation_level,
+        ack_deadline=ack_deadline,
+        at=at,
+    )
+    view = AlertView(
+        alert_id=raised.alert_id,
+        kind=kind,
+        severity=severity,
+        status="raised",
+        protocol_ids=(protocol_id,) if protocol_id else (),
+        ack_deadline=ack_deadline,
+    )
+    return replace(state, alerts=(*state.alerts, view)), raised
 
 
 def _chain_owner(state: CallState, alert: AlertView) -> str | None:
