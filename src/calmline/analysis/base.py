@@ -33,6 +33,9 @@ class AnalysisContext:
     history: tuple[Turn, ...] = ()
     #: Findings already produced for this utterance by analyzers earlier in the registry order.
     prior: tuple[Finding, ...] = field(default=())
+    #: Whether the caller's identity and authority to hear the patient's information were verified on this
+    #: call (the call's verification state; the privacy guardrail reads it).
+    verified: bool = False
 
 
 @runtime_checkable

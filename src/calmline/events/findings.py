@@ -63,6 +63,9 @@ class Finding(BaseModel):
     modifiers: tuple[Modifier, ...] = ()
     notes: tuple[str, ...] = ()
     follow_up: tuple[str, ...] = ()
+    alternative: str | None = Field(
+        default=None, description="Guardrail findings: a compliant way to say it instead."
+    )
     speaker: Speaker = "caller"
     utterance_seq: int | None = None
 
@@ -87,6 +90,8 @@ class Finding(BaseModel):
             out["category"] = self.category
         if self.follow_up:
             out["follow_up"] = list(self.follow_up)
+        if self.alternative is not None:
+            out["alternative"] = self.alternative
         out["analyzer"] = f"{self.analyzer}@{self.analyzer_version}"
         if self.rule_id:
             out["rule"] = self.rule_id
