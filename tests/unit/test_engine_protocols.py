@@ -15,6 +15,7 @@ from calmline.events import (
     AlertEscalated,
     AlertRaised,
     CallEnded,
+    CallerVerified,
     CallInput,
     CallStarted,
     CallTransferred,
@@ -232,3 +233,59 @@ def test_a_step_checked_off_in_one_protocol_only(engine: CallEngine) -> None:
     _, out = run(engine, [utt(1, "I will take all my pills tonight"), action])
     done = {(o.protocol_id, o.step_id) for o in of(out, ChecklistStepChanged) if o.status == "done"}
     assert ("suicide_imminent", "ask_safe_now") not in done
+
+
+def shipped_engine() -> CallEngine:
+    from calmline.runtime import build_engine
+
+    return build_engine()
+
+
+REQUEST = "can you tell me my dad's blood test results"
+
+
+def test_a_records_request_before_verification_starts_the_privacy_protocol_and_after_it_does_not() -> None:
+    engine = shipped_engine()
+    _, before = run(engine, [utt(1, REQUEST)])
+    assert "relative_info_request" in {a.protocol_id for a in of(before, ProtocolActivated)}
+    verify = SupervisorAction(
+        call_id="c1",
+        action="verify_caller",
+        actor="agent-3",
+        relation="authorised_representative",
+        method="power_of_attorney",
+        at=at(1),
+    )
+    state, after = run(engine, [verify, utt(2, REQUEST)])
+    assert "relative_info_request" not in {a.protocol_id for a in of(after, ProtocolActivated)}
+    [verified] = of(after, CallerVerified)
+    assert (verified.relation, verified.method, verified.by) == (
+        "authorised_representative",
+        "power_of_attorney",
+        "agent-3",
+    )
+    assert state.verified and state.caller_relation == "authorised_representative"
+
+
+def test_the_conversation_can_verify_the_caller() -> None:
+    engine = shipped_engine()
+    state, out = run(
+        engine,
+        [
+            utt(1, "Can I take your full name and date of birth, please?", speaker="agent"),
+            utt(2, "Thank you, that all matches what we have on file.", speaker="agent"),
+            utt(3, REQUEST),
+        ],
+    )
+    assert state.verified and state.verification_method == "confirmed_on_call"
+    assert [v.by for v in of(out, CallerVerified)] == ["intent:confirmed_identity"]
+    assert "relative_info_request" not in {a.protocol_id for a in of(out, ProtocolActivated)}
+    _, conditional = run(engine, [utt(1, "If the details match I'll be able to help.", speaker="agent")])
+    assert of(conditional, CallerVerified) == []
+
+
+def test_verify_caller_needs_relation_and_method() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="relation and method are required"):
+        SupervisorAction(call_id="c1", action="verify_caller", actor="a", at=T0)

@@ -24,6 +24,7 @@ from calmline.events import (
     AlertEscalated,
     AlertResolved,
     CallEnded,
+    CallerVerified,
     CallInput,
     CallStarted,
     CallTransferred,
@@ -50,6 +51,8 @@ ESCALATION_RISE = 0.15
 ESCALATION_TURNS = 3
 
 Outputs = tuple[OutputEvent, ...]
+#: The agent intent that marks the caller verified (see ``resources/rules/en/intents.yaml``).
+CONFIRMED_IDENTITY = "confirmed_identity"
 
 
 class CallEngine:
@@ -162,6 +165,7 @@ class CallEngine:
             seq=event.seq,
             language=state.language,
             history=state.history,
+            verified=state.verified,
         )
         found = self.registry.run(ctx)
         turn = Turn(seq=event.seq, speaker=event.speaker, text=event.text)
@@ -180,17 +184,41 @@ class CallEngine:
             outputs.append(scored)
         state, alerts = self._alerts(state, findings, at)
         outputs.extend(alerts)
+        intents: tuple[str, ...] = ()
+        if event.speaker == "agent" and self.intents is not None:
+            intents = tuple(m.intent for m in self.intents.match(event.text))
         library = self.library(state)
         if library.protocols:
-            inputs: list[pi.ProtocolInput] = [pi.FindingSeen(f, event.seq) for f in findings]
+            inputs: list[pi.ProtocolInput] = [pi.FindingSeen(f, event.seq, state.verified) for f in findings]
             if scored is not None:
                 inputs.append(
                     pi.DistressScored(scored.distress, event.seq, tuple(sorted(scored.emotions.items())))
                 )
-            if event.speaker == "agent" and self.intents is not None:  # also remembered for a later start
-                inputs.extend(pi.IntentSeen(m.intent, event.seq) for m in self.intents.match(event.text))
+            inputs.extend(pi.IntentSeen(i, event.seq) for i in intents)  # also remembered for a later start
             state = protocol_runner.run(library, state, inputs, at, outputs)
+        if CONFIRMED_IDENTITY in intents and not state.verified:
+            # The agent told the caller their details check out: the conversation verified them.
+            state, verified = self._verify(
+                state, None, "confirmed_on_call", f"intent:{CONFIRMED_IDENTITY}", at
+            )
+            outputs.extend(verified)
         return state, tuple(outputs)
+
+    def _verify(
+        self, state: CallState, relation: str | None, method: str, by: str, at: datetime
+    ) -> tuple[CallState, Outputs]:
+        """The caller's identity and authority were checked: later records requests are not a breach."""
+        state = replace(
+            state,
+            verified=True,
+            caller_relation=relation or state.caller_relation,
+            verification_method=method,
+        )
+        verified = CallerVerified(
+            call_id=state.call_id, relation=state.caller_relation, method=method, by=by, at=at
+        )
+        state, more = self._protocols(state, [pi.ActionTaken(action="caller_verified", actor=by)], at)
+        return state, (verified, *more)
 
     def _protocols(
         self, state: CallState, inputs: list[pi.ProtocolInput], now: datetime
@@ -267,6 +295,8 @@ class CallEngine:
         state = replace(state, now=max(event.at, state.now) if state.now else event.at)
         if event.action == "note":
             return replace(state, notes=state.notes + 1), ()
+        if event.action == "verify_caller":
+            return self._verify(state, event.relation, event.method or "agent_action", event.actor, event.at)
         if event.action == "protocol_action":
             action = pi.ActionTaken(
                 action=event.name or "",

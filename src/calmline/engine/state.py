@@ -55,6 +55,10 @@ class CallState:
     #: The protocol set this call is pinned to (``None``: the engine's current set).
     protocol_set: str | None = None
     protocols: ProtocolState = _NO_PROTOCOLS
+    #: Verification: who the caller is to the patient, whether identity and authority were checked, and how.
+    caller_relation: str | None = None
+    verified: bool = False
+    verification_method: str | None = None
     follow_ups_scheduled: bool = False
 
     def alert(self, alert_id: str) -> AlertView | None:

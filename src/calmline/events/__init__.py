@@ -29,6 +29,7 @@ from calmline.events.outputs import (
     AlertEscalated,
     AlertRaised,
     AlertResolved,
+    CallerVerified,
     ChecklistStepChanged,
     FindingEmitted,
     FollowUpScheduled,
@@ -70,6 +71,7 @@ OUTPUT_TYPES: tuple[type[Event], ...] = (
     ProtocolActivated,
     ProtocolExited,
     FollowUpScheduled,
+    CallerVerified,
 )
 
 
@@ -107,6 +109,7 @@ __all__ = [
     "CallInput",
     "CallStarted",
     "CallTransferred",
+    "CallerVerified",
     "ChecklistStepChanged",
     "Event",
     "ExternalCallInput",

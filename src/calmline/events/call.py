@@ -87,7 +87,11 @@ SupervisorActionKind = Literal[
     "acknowledge_alert",
     "resolve_alert",
     "protocol_action",
+    "verify_caller",
 ]
+
+#: Who the caller is relative to the patient the call is about.
+CallerRelation = Literal["self", "parent_of_minor", "authorised_representative", "other"]
 
 
 class SupervisorAction(Event):
@@ -118,6 +122,15 @@ class SupervisorAction(Event):
         max_length=64,
         description="protocol_action: only in this protocol (default: every active one with that step).",
     )
+    relation: CallerRelation | None = Field(
+        default=None, description="verify_caller: who the caller is relative to the patient."
+    )
+    method: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="verify_caller: how, e.g. dob_and_address, consent_on_record, power_of_attorney.",
+    )
     at: Timestamp
 
     @model_validator(mode="after")
@@ -126,6 +139,8 @@ class SupervisorAction(Event):
             raise ValueError(f"alert_id is required for {self.action}")
         if self.action == "protocol_action" and not (self.name or self.step_id):
             raise ValueError("name or step_id is required for protocol_action")
+        if self.action == "verify_caller" and not (self.relation and self.method):
+            raise ValueError("relation and method are required for verify_caller")
         return self
 
 

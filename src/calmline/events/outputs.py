@@ -144,6 +144,17 @@ class ProtocolExited(Event):
     at: Timestamp
 
 
+class CallerVerified(Event):
+    """The caller's identity and authority were checked: who they are to the patient, and how."""
+
+    type: Literal["caller.verified"] = "caller.verified"
+    call_id: CallId
+    relation: str | None
+    method: str
+    by: str
+    at: Timestamp
+
+
 class FollowUpScheduled(Event):
     """Something that must happen after the call, by ``due_by`` (from the protocols the call ran)."""
 
@@ -180,4 +191,5 @@ OutputEvent = (
     | ProtocolActivated
     | ProtocolExited
     | FollowUpScheduled
+    | CallerVerified
 )

@@ -50,10 +50,11 @@ InstanceStatus = Literal["active", "exited"]
 
 @dataclass(frozen=True, slots=True)
 class FindingSeen:
-    """An analyzer finding on one utterance."""
+    """An analyzer finding on one utterance (and whether the caller was verified when it was said)."""
 
     finding: Finding
     utterance_seq: int
+    caller_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +255,11 @@ RECENT_INTENT_TURNS = 3
 # --- the interpreter ----------------------------------------------------------------------------------
 
 
-def matches(trigger: FindingTrigger, finding: Finding) -> bool:
-    """Whether a finding satisfies a finding trigger."""
+def matches(trigger: FindingTrigger, finding: Finding, caller_verified: bool = False) -> bool:
+    """Whether a finding satisfies a finding trigger (said while the caller was or was not verified)."""
     if finding.type != trigger.finding or finding.speaker != trigger.speaker:
+        return False
+    if trigger.caller_verified is not None and trigger.caller_verified != caller_verified:
         return False
     if trigger.assertion == "present" and not finding.is_present:
         return False
@@ -352,7 +355,9 @@ def _on_finding(
     for protocol in library.protocols:
         if _blocked(library, state, protocol):
             continue
-        if any(isinstance(t, FindingTrigger) and matches(t, f) for t in protocol.triggers):
+        if any(
+            isinstance(t, FindingTrigger) and matches(t, f, inp.caller_verified) for t in protocol.triggers
+        ):
             tier = f", tier {f.tier}" if f.tier else ""
             fired.append((protocol, f"{f.type} ({f.level}{tier}) at utterance {inp.utterance_seq}"))
     return _activate(library, state, fired, now, inp.utterance_seq)

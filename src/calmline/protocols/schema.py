@@ -58,6 +58,11 @@ class FindingTrigger(_Model):
     )
     experiencer: Experiencer | None = Field(default=None, description="Unset: caller or someone else.")
     speaker: Speaker = Field(default="caller", description="Whose utterance the finding is about.")
+    caller_verified: bool | None = Field(
+        default=None,
+        description="false: only while the caller is not verified (a records request before identity and "
+        "authority are checked); true: only after; unset: either.",
+    )
 
 
 class DistressTrigger(_Model):

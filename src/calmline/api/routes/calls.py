@@ -12,7 +12,7 @@ from calmline.api.errors import ApiError, not_found, validation_error
 from calmline.api.ingest import ingest_one
 from calmline.api.views import may_read_text, row_message
 from calmline.events import SupervisorAction
-from calmline.events.call import SupervisorActionKind
+from calmline.events.call import CallerRelation, SupervisorActionKind
 from calmline.service import CallService
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -30,6 +30,8 @@ class ActionRequest(BaseModel):
     protocol_id: str | None = Field(
         default=None, max_length=64, description="protocol_action: in this protocol."
     )
+    relation: CallerRelation | None = Field(default=None, description="verify_caller: who the caller is.")
+    method: str | None = Field(default=None, max_length=64, description="verify_caller: how it was checked.")
 
 
 def _call_or_404(service: CallService, call_id: str) -> dict[str, Any]:
@@ -101,12 +103,13 @@ def replay(call_id: str, _user: Reviewer, service: ServiceDep) -> dict[str, Any]
 async def act(
     call_id: str, body: ActionRequest, user: Actor, service: ServiceDep, clock: ClockDep
 ) -> JSONResponse:
-    """Act on a call as the signed-in user (roles: supervisor, admin; agents: ``note``, ``protocol_action``).
+    """Act on a call as the signed-in user (supervisor, admin; agents: note, protocol_action, verify_caller).
 
-    A ``protocol_action`` records what was done (``name``) or checks a checklist step off (``step_id``).
+    A ``protocol_action`` records what was done (``name``) or checks a checklist step off (``step_id``);
+    ``verify_caller`` records that the caller's identity and authority were checked (relation, method).
     404 when the call or alert does not exist, 409 when the alert is already resolved.
     """
-    if body.action not in ("note", "protocol_action"):
+    if body.action not in ("note", "protocol_action", "verify_caller"):
         check_roles(user, frozenset({"supervisor", "admin"}))
     await to_thread.run_sync(_check_target, service, call_id, body)
     try:
@@ -120,6 +123,8 @@ async def act(
             name=body.name,
             step_id=body.step_id,
             protocol_id=body.protocol_id,
+            relation=body.relation,
+            method=body.method,
             at=clock.now(),
         )
     except ValidationError as exc:
