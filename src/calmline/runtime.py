@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from calmline.analysis.base import AnalyzerRegistry
 from calmline.clock import Clock, SystemClock
 from calmline.engine import CallEngine, load_alert_policy
+from calmline.engine.suggestions import load_suggestions
 from calmline.protocol_admin import load_configured, publish_library
 from calmline.protocols.catalog import ProtocolCatalog
 from calmline.protocols.loader import ProtocolError, load_library
@@ -35,7 +36,12 @@ def build_engine(
     """The pure call engine with the shipped analyzers, alert policy and protocols (unless others given)."""
     registry = registry or default_registry()
     registry.setup()
-    return CallEngine(registry, load_alert_policy(), protocols or ProtocolCatalog.single(load_library()))
+    return CallEngine(
+        registry,
+        load_alert_policy(),
+        protocols or ProtocolCatalog.single(load_library()),
+        suggestions=load_suggestions(),
+    )
 
 
 def open_protocols(settings: Settings, db: Engine, clock: Clock) -> tuple[ProtocolStore, ProtocolCatalog]:

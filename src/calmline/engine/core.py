@@ -14,10 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
 from calmline.engine import protocols as protocol_runner
+from calmline.engine import suggestions as suggestion_picker
 from calmline.engine.policy import AlertPolicy
 from calmline.engine.protocols import update_alert as _update_alert
 from calmline.engine.state import HISTORY_WINDOW, CallState
+from calmline.engine.suggestions import SuggestionLibrary
 from calmline.events import (
+    GUARDRAIL_TYPE,
     SEVERITY_RANK,
     SIGNAL_TYPES,
     AlertAcknowledged,
@@ -31,6 +34,7 @@ from calmline.events import (
     Finding,
     FindingEmitted,
     OutputEvent,
+    ProtocolActivated,
     ProtocolsPinned,
     SequenceGap,
     SupervisorAction,
@@ -64,12 +68,15 @@ class CallEngine:
         policy: AlertPolicy,
         protocols: ProtocolCatalog | None = None,
         intents: IntentMatcher | None = None,
+        suggestions: SuggestionLibrary | None = None,
     ) -> None:
         """Build the engine.
 
         ``protocols`` holds the protocol sets calls may be pinned to (none: no protocols run); ``intents``
-        are the agent-utterance matchers that complete protocol steps (the packaged ones by default).
+        are the agent-utterance matchers that complete protocol steps (the packaged ones by default);
+        ``suggestions`` is the phrase library offered to the agent (none: no suggestions).
         """
+        self.suggestions = suggestions
         self.registry = registry
         self.policy = policy
         self.protocols = protocols or ProtocolCatalog()
@@ -196,6 +203,20 @@ class CallEngine:
                 )
             inputs.extend(pi.IntentSeen(i, event.seq) for i in intents)  # also remembered for a later start
             state = protocol_runner.run(library, state, inputs, at, outputs)
+        if self.suggestions is not None:
+            state, offered = suggestion_picker.pick(
+                self.suggestions,
+                state,
+                at=at,
+                emotions=scored.emotions if scored is not None else None,
+                guardrails=tuple(f for f in findings if f.type == GUARDRAIL_TYPE and f.speaker == "agent"),
+                activated=tuple(o.protocol_id for o in outputs if isinstance(o, ProtocolActivated)),
+                crisis=any(
+                    (p := library.get(i.protocol_id)) is not None and p.severity in ("high", "critical")
+                    for i in state.protocols.active
+                ),
+            )
+            outputs.extend(offered)
         if CONFIRMED_IDENTITY in intents and not state.verified:
             # The agent told the caller their details check out: the conversation verified them.
             state, verified = self._verify(

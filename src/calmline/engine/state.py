@@ -59,6 +59,9 @@ class CallState:
     caller_relation: str | None = None
     verified: bool = False
     verification_method: str | None = None
+    #: Suggestions already offered to the agent (ids), and when the last one was.
+    suggested: tuple[str, ...] = ()
+    last_suggestion_at: datetime | None = None
     follow_ups_scheduled: bool = False
 
     def alert(self, alert_id: str) -> AlertView | None:
