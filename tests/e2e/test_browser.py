@@ -205,6 +205,11 @@ def test_protocol_checklist_and_escalation_countdown_run_live(server: Server, br
     assert protocol.get_by_role("button", name="Mark done").count() == steps.count()
     call_alert = page.locator("#call-alerts .alert-card").first
     assert "Notify: clinician · level 2" in call_alert.locator(".alert-chain").inner_text()
+    # The suggested opening line of the protocol, with why and where the wording comes from.
+    suggestion = page.locator("#call-suggestions .suggestion").first
+    suggestion.wait_for(state="visible", timeout=3000)
+    assert "protocol suicide_imminent started" in suggestion.inner_text()
+    assert suggestion.locator("cite").inner_text().strip()
     assert "escalates in" in call_alert.get_by_role("timer").inner_text()
 
     # Check one step off by hand: it turns done, by whom, and stays so when the page is built again.

@@ -27,6 +27,7 @@ const state = {
   scores: new Map(), // utterance_seq -> utterance.scored payload
   alerts: new Map(),
   protocols: new Map(), // protocol id -> protocol (see protocols.js)
+  suggestions: new Map(), // log row id -> suggestion payload
   ended: false,
 };
 let user = null;
@@ -102,6 +103,9 @@ function applyRow(row, { live = false } = {}) {
       }
       break;
     }
+    case 'suggestion':
+      state.suggestions.set(row.id, p);
+      break;
     case 'alert.acknowledged': {
       const alert = state.alerts.get(p.alert_id);
       if (alert && alert.status !== 'resolved') {
@@ -252,8 +256,19 @@ function render() {
   syncList($('call-alerts'), alerts, (a) => a.alert_id, (a) => actions.card(a), (a) => actions.signature(a));
   $('alerts-empty').hidden = alerts.length > 0;
 
+  // Newest first, the last five: an agent under stress needs the phrase for now, not a history.
+  const suggestions = [...state.suggestions.entries()].sort((a, b) => b[0] - a[0]).slice(0, 5);
+  syncList($('call-suggestions'), suggestions, ([id]) => id, renderSuggestion, ([id, s]) => `${id}:${s.text}`);
+  $('suggestions-empty').hidden = suggestions.length > 0;
+
   renderFindings();
   renderChart();
+}
+
+function renderSuggestion([, s]) {
+  return el('li', { class: 'suggestion' },
+    el('p', { class: 'suggestion-text', text: s.text }),
+    el('p', { class: 'suggestion-why' }, `${s.reason} · `, el('cite', { text: s.source })));
 }
 
 function queueRender() {
