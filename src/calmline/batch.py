@@ -21,6 +21,8 @@ from typing import IO, Any
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
 from calmline.analysis.defaults import default_registry
+from calmline.analysis.empathy import EMPATHY_TYPE, empathy_dict
+from calmline.analysis.guardrail import guardrail_dict
 from calmline.events import GUARDRAIL_TYPE, Finding
 from calmline.events.call import Speaker
 
@@ -147,8 +149,9 @@ class CallWindows:
 
 def result_dict(line_id: str | int, speaker: Speaker, findings: tuple[Finding, ...]) -> dict[str, object]:
     """The output object for one line (see ``docs/BATCH_CONTRACT.md``)."""
-    risks = [f.contract_dict() for f in findings if f.type not in ("emotion", "distress", GUARDRAIL_TYPE)]
-    guardrails = [f.contract_dict() for f in findings if f.type == GUARDRAIL_TYPE]
+    not_risks = ("emotion", "distress", GUARDRAIL_TYPE, EMPATHY_TYPE)
+    risks = [f.contract_dict() for f in findings if f.type not in not_risks]
+    guardrails = [guardrail_dict(f) for f in findings if f.type == GUARDRAIL_TYPE]
     emotions: dict[str, float] = {}
     # The contract promises a number in 0..1 on every line; lines that are not scored (agent and other
     # speakers) carry 0.0 and an empty ``emotions`` object, which is how a reader tells them apart.
@@ -163,7 +166,7 @@ def result_dict(line_id: str | int, speaker: Speaker, findings: tuple[Finding, .
         "emotions": emotions,
         "distress": distress,
         "guardrails": guardrails,
-        "empathy": {},
+        "empathy": empathy_dict(findings) if speaker == "agent" else {},
     }
 
 

@@ -240,6 +240,22 @@ def eval_cmd(
             for split in (None, "dev", "test")
         },
     }
+    agent_turns = sets / "agent_guardrails.jsonl"
+    if agent_turns.is_file():
+        from calmline.evaluation.guardrails import evaluate_guardrails
+
+        report["agent_guardrails"] = {
+            split or "all": evaluate_guardrails(agent_turns, registry, seed=seed, split=split)
+            for split in (None, "dev", "test")
+        }
+    pairs = sets / "empathy_pairs.jsonl"
+    if pairs.is_file():
+        from calmline.evaluation.empathy import evaluate_empathy
+
+        report["empathy"] = {
+            split or "all": evaluate_empathy(pairs, registry, seed=seed, split=split)
+            for split in (None, "dev", "test")
+        }
     if data is not None:
         if not data.is_dir():
             err.print(f"[red]error:[/red] no data folder at {data}")

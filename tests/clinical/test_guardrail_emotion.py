@@ -6,44 +6,7 @@ import pytest
 from calmline.analysis import AnalysisContext
 from calmline.analysis.emotion import EMOTIONS, EmotionAnalyzer
 from calmline.events import Finding
-from tests.clinical.helpers import check, of_type, run
-
-GUARDRAIL = [
-    ("don't worry, you'll be fine", "false_reassurance", "present"),
-    ("calm down sir, it's nothing", "false_reassurance", "present"),
-    ("take two more", "medical_advice", "present"),
-    ("you don't need to go to the ER", "medical_advice", "present"),
-    ("it's probably just a panic attack", "medical_advice", "present"),
-    ("he committed suicide last year", "unsafe_messaging", "historical"),
-    ("I can't tell you it's nothing", "false_reassurance", "negated"),
-    ("I'm not going to tell you to calm down", "false_reassurance", "negated"),
-    ("what if I told you it's nothing", "false_reassurance", "hypothetical"),
-    ("the nurse said it's probably nothing but I want you to be seen", "false_reassurance", "uncertain"),
-    ("let me get your details so we can book you in", None, ""),
-]
-
-
-@pytest.mark.parametrize(("text", "level", "assertion"), GUARDRAIL)
-def test_guardrail_table(text: str, level: str | None, assertion: str) -> None:
-    found = of_type(text, "guardrail", speaker="agent")
-    if level is None:
-        assert found == []
-        return
-    match = [f for f in found if f.level == level]
-    assert match and match[0].assertion == assertion, [(f.level, f.assertion) for f in found]
-
-
-def test_guardrail_reads_agent_turns_only() -> None:
-    assert of_type("don't worry, you'll be fine", "guardrail", speaker="caller") == []
-
-
-def test_third_person_guardrail_still_fires() -> None:
-    check(
-        of_type("your husband will be fine", "guardrail", speaker="agent"),
-        "false_reassurance",
-        "present",
-        "other",
-    )
+from tests.clinical.helpers import run
 
 
 def _emotions(text: str, prior: tuple[Finding, ...] = ()) -> tuple[dict[str, float], float]:

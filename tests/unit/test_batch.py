@@ -115,3 +115,22 @@ def test_many_lines_stream_with_constant_state() -> None:
     report = run_batch(io.StringIO("\n".join(lines)), out, progress=False)
     assert report.lines == 2000
     assert len(out.getvalue().splitlines()) == 2000
+
+
+def test_agent_lines_carry_empathy_levels_read_against_the_callers_line() -> None:
+    from calmline.analysis.base import AnalyzerRegistry
+    from calmline.analysis.empathy import EmpathyAnalyzer
+
+    lines = [
+        _j(id="c", text="since my wife died I can't sleep", call_id="k", speaker="caller"),
+        _j(id="a", text="I'm so sorry. What goes through your mind at night?", call_id="k", speaker="agent"),
+    ]
+    (caller, agent), _ = _run(lines, registry=AnalyzerRegistry([EmpathyAnalyzer()]))
+    assert caller["empathy"] == {} and caller["findings"] == []
+    empathy = agent["empathy"]
+    assert {k: empathy[k] for k in ("emotional_reaction", "interpretation", "exploration")} == {  # type: ignore[index]
+        "emotional_reaction": 1,
+        "interpretation": 0,
+        "exploration": 2,
+    }
+    assert empathy["open_question"] is True and agent["findings"] == []  # type: ignore[index]

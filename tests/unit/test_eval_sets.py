@@ -306,3 +306,71 @@ def test_symptom_phrases_cover_every_red_flag_and_context_kind() -> None:
     assert 0.4 <= len(flags) / len(rows) <= 0.6
     assert sum(r["kind"] == "hard_negative" for r in rows) >= 40
     assert sum(not any(c.isupper() for c in r["text"]) for r in rows) / len(rows) >= 0.8
+
+
+def test_empathy_pairs_set_is_well_formed_and_covers_every_level() -> None:
+    from calmline.evaluation.callset import split_of
+
+    path = ROOT / "eval" / "sets" / "empathy_pairs.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300
+    assert len({r["id"] for r in rows}) == len(rows)
+    mechanisms = ("emotional_reaction", "interpretation", "exploration")
+    for r in rows:
+        assert {"id", "caller", "agent", *mechanisms} <= set(r)
+        assert r["caller"].strip() and r["agent"].strip()
+        assert all(r[m] in (0, 1, 2) for m in mechanisms)
+    for half in ("dev", "test"):
+        sub = [r for r in rows if split_of(r["id"]) == half]
+        for m in mechanisms:
+            counts = Counter(r[m] for r in sub)
+            assert all(counts[level] >= 10 for level in (0, 1, 2)), (half, m, counts)
+
+
+GUARDRAIL_CATEGORIES = {
+    "medical_advice",
+    "false_reassurance",
+    "unkeepable_promise",
+    "legal_advice",
+    "judgmental",
+    "unverified_disclosure",
+    "other_patient_disclosure",
+    "unsafe_messaging",
+}
+GUARDRAIL_KINDS = {
+    "positive",
+    "paraphrase",
+    "asr",
+    "method",
+    "negated",
+    "quoted",
+    "near_miss",
+    "verified",
+    "compliant",
+}
+
+
+def test_agent_guardrails_set_is_well_formed_and_covers_every_category() -> None:
+    from calmline.evaluation.callset import split_of
+
+    path = ROOT / "eval" / "sets" / "agent_guardrails.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300
+    assert len({r["id"] for r in rows}) == len(rows) and len({r["text"] for r in rows}) == len(rows)
+    for r in rows:
+        assert set(r) == {"id", "text", "verified", "labels", "group", "kind"}, r
+        assert re.fullmatch(r"ag-\d{3}", r["id"]) and isinstance(r["verified"], bool), r
+        assert set(r["labels"]) <= GUARDRAIL_CATEGORIES and r["kind"] in GUARDRAIL_KINDS, r
+        assert r["group"] in GUARDRAIL_CATEGORIES | {"compliant"}, r
+        if r["kind"] in ("negated", "quoted", "near_miss", "compliant"):
+            assert r["labels"] == [], r
+        if r["verified"]:
+            assert "unverified_disclosure" not in r["labels"], r
+    for half in ("dev", "test"):
+        counts = Counter(lab for r in rows if split_of(r["id"]) == half for lab in r["labels"])
+        assert all(counts[c] >= 7 for c in GUARDRAIL_CATEGORIES), (half, counts)
+    negatives = [r for r in rows if not r["labels"]]
+    assert len(negatives) >= 100
+    assert {r["group"] for r in negatives if r["kind"] in ("negated", "quoted")} >= GUARDRAIL_CATEGORIES
+    assert sum(r["verified"] and not r["labels"] for r in rows) >= 10
+

@@ -167,3 +167,84 @@ def test_bench_analyze_reports_latency_figures_as_json_ready_data(tmp_path: Path
     assert report["pipeline"]["p50_ms"] <= report["pipeline"]["p99_ms"] <= report["pipeline"]["max_ms"]
     assert report["analyzers"] == {"keyword-test": "0"}
     json.dumps(report)
+
+
+def test_empathy_evaluation_reports_macro_f1_accuracy_and_baselines(tmp_path: Path) -> None:
+    from calmline.analysis.base import AnalyzerRegistry
+    from calmline.analysis.empathy import EmpathyAnalyzer
+    from calmline.evaluation.empathy import evaluate_empathy, macro_f1
+
+    agents = [
+        ("I understand.", 0, 1, 0),
+        ("What happened?", 0, 0, 1),
+        ("I'm sorry to hear that.", 1, 0, 0),
+        ("Can I take your date of birth?", 0, 0, 0),
+        ("That must be terrifying.", 0, 2, 0),
+        ("my heart goes out to you", 2, 0, 0),
+    ]
+    rows = [
+        {
+            "id": f"e{i}",
+            "caller": "I'm so scared",
+            "agent": text,
+            "emotional_reaction": er,
+            "interpretation": ip,
+            "exploration": ex,
+            "group": f"g{i % 3}",
+        }
+        for i, (text, er, ip, ex) in enumerate(agents * 2)
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = evaluate_empathy(path, AnalyzerRegistry([EmpathyAnalyzer()]), folds=3, seed=1)
+    assert report["rows"] == 12
+    for m in ("emotional_reaction", "interpretation", "exploration"):
+        block = report["per_mechanism"][m]
+        assert block["calmline"]["accuracy"] == 1.0 and block["calmline"]["macro_f1"] == 1.0
+        assert set(block) == {"distribution", "calmline", "keyword", "tfidf_lr"}
+        assert 0.0 <= block["tfidf_lr"]["macro_f1"] <= 1.0
+    import numpy as np
+
+    assert abs(macro_f1(np.array([0, 1, 2]), np.array([0, 1, 1])) - (1 + 2 / 3 + 0) / 3) < 1e-9
+
+
+def test_agent_guardrails_score_present_findings_per_category_against_baselines(tmp_path: Path) -> None:
+    from calmline.analysis.base import AnalyzerRegistry
+    from calmline.analysis.guardrail import GuardrailAnalyzer
+    from calmline.evaluation.guardrails import evaluate_guardrails
+
+    rows = [
+        ("don't worry, you'll be fine", False, ["false_reassurance"]),
+        ("calm down, it's nothing", False, ["false_reassurance"]),
+        ("I can't tell you it's nothing", False, []),
+        ("her results came back positive", False, ["unverified_disclosure"]),
+        ("her results came back positive, so she'll get a call", True, []),
+        ("he was admitted to ward five", False, ["unverified_disclosure"]),
+        ("can I take your date of birth?", False, []),
+        ("you should sue them", False, ["legal_advice"]),
+    ]
+    path = tmp_path / "agent_guardrails.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"ag-{i}", "text": t, "verified": v, "labels": lab, "group": "g", "kind": "k"})
+            for i, (t, v, lab) in enumerate(rows)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    report = evaluate_guardrails(path, AnalyzerRegistry([GuardrailAnalyzer()]), folds=2)
+    assert report["rows"] == 8 and report["split"] == "all"
+    per = report["per_category"]
+    assert set(per) == {"false_reassurance", "unverified_disclosure", "legal_advice"}
+    assert per["false_reassurance"]["calmline"] | {"f1_fold_sd": 0} == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "support": 2,
+        "f1_fold_sd": 0,
+    }
+    assert per["unverified_disclosure"]["calmline"]["precision"] == 1.0  # the verified row is not a breach
+    assert set(per["legal_advice"]) == {"calmline", "keyword", "tfidf_lr"}
+    assert report["compliant_rows_flagged"] == {"flagged": 0, "of": 3}
+    assert set(report["macro_f1"]) == {"calmline", "keyword", "tfidf_lr"}
+

@@ -112,6 +112,7 @@ class AnalyzerRegistry:
                 language=ctx.language,
                 history=ctx.history,
                 prior=tuple(found),
+                verified=ctx.verified,
             )
             for finding in analyzer.analyze(step_ctx):
                 found.append(finding.model_copy(update={"speaker": ctx.speaker, "utterance_seq": ctx.seq}))

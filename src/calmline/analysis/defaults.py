@@ -1,7 +1,8 @@
 """The default analyzer registry, in run order.
 
 Context-aware risk detectors run first (the learned suicide safety net right after the rule-based
-suicide analyzer, so it sees the rules' findings in ``ctx.prior``); the guardrail reads agent turns;
+suicide analyzer, so it sees the rules' findings in ``ctx.prior``); the guardrail and the empathy scorer
+read agent turns;
 emotion and distress run last so that they can read the risk findings of the same utterance in ``ctx.prior``.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from calmline.analysis.base import Analyzer, AnalyzerRegistry
 from calmline.analysis.emotion import EmotionAnalyzer
+from calmline.analysis.empathy import EmpathyAnalyzer
 from calmline.analysis.guardrail import GuardrailAnalyzer
 from calmline.analysis.learned_risk import LearnedRiskAnalyzer
 from calmline.analysis.medical import MedicalAnalyzer
@@ -28,6 +30,7 @@ def default_analyzers(language: str = "en") -> list[Analyzer]:
         AbuseAnalyzer(language),
         RequestAnalyzer(language),
         GuardrailAnalyzer(language),
+        EmpathyAnalyzer(language),
         EmotionAnalyzer(language),
     ]
 

@@ -172,6 +172,8 @@ class LexiconAnalyzer:
     speakers: frozenset[Speaker] = frozenset({"caller", "other"})
     #: One finding per level (abuse: child and sexual are both reported) or per type (requests).
     group_by_level: ClassVar[bool] = True
+    #: The rule file's schema: :class:`Lexicon`, or a subclass that adds detector-specific data.
+    lexicon_model: ClassVar[type[Lexicon]] = Lexicon
 
     def __init__(self, language: str = "en") -> None:
         self.language = language
@@ -198,7 +200,7 @@ class LexiconAnalyzer:
         """Load and compile the lexicon and the context rules, once."""
         if self._lexicon is not None:
             return
-        lexicon = load_rules(self.lexicon_file, Lexicon, self.language)
+        lexicon = load_rules(self.lexicon_file, self.lexicon_model, self.language)
         self._compiled = [(r, [compile_pattern(p) for p in r.patterns]) for r in lexicon.rules]
         # One alternation of every pattern (named groups made anonymous) answers "does anything match?"
         # in a single scan; most utterances match nothing in most lexicons, so the per-rule loop is skipped.

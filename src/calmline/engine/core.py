@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
+from calmline.analysis.empathy import empathy_dict
 from calmline.engine import protocols as protocol_runner
 from calmline.engine import suggestions as suggestion_picker
 from calmline.engine.policy import AlertPolicy
@@ -23,6 +24,7 @@ from calmline.events import (
     GUARDRAIL_TYPE,
     SEVERITY_RANK,
     SIGNAL_TYPES,
+    AgentTurnScored,
     AlertAcknowledged,
     AlertEscalated,
     AlertResolved,
@@ -189,6 +191,26 @@ class CallEngine:
         if signals and event.speaker == "caller":
             state, scored = self._score(state, event.seq, signals, at)
             outputs.append(scored)
+        if event.speaker == "agent" and signals:  # the registry scores agent turns (empathy analyzer)
+            outputs.append(
+                AgentTurnScored(
+                    call_id=state.call_id,
+                    utterance_seq=event.seq,
+                    empathy=empathy_dict(signals),
+                    talk_over=state.caller_end_ms is not None and event.start_ms < state.caller_end_ms,
+                    silence_before_s=(
+                        round(max(0, event.start_ms - state.last_end_ms) / 1000, 2)
+                        if state.last_end_ms is not None
+                        else None
+                    ),
+                    at=at,
+                )
+            )
+        state = replace(
+            state,
+            last_end_ms=max(event.end_ms, state.last_end_ms or 0),
+            caller_end_ms=event.end_ms if event.speaker == "caller" else state.caller_end_ms,
+        )
         state, alerts = self._alerts(state, findings, at)
         outputs.extend(alerts)
         intents: tuple[str, ...] = ()

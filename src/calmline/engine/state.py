@@ -62,6 +62,10 @@ class CallState:
     #: Suggestions already offered to the agent (ids), and when the last one was.
     suggested: tuple[str, ...] = ()
     last_suggestion_at: datetime | None = None
+    #: When the last final utterance (and the caller's last) ended, in ms from the call start: talk-over
+    #: and silences are read from these.
+    last_end_ms: int | None = None
+    caller_end_ms: int | None = None
     follow_ups_scheduled: bool = False
 
     def alert(self, alert_id: str) -> AlertView | None:

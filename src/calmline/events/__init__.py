@@ -25,6 +25,7 @@ from calmline.events.call import (
 from calmline.events.findings import GUARDRAIL_TYPE, RISK_TYPES, SIGNAL_TYPES, Finding, Modifier
 from calmline.events.outputs import (
     SEVERITY_RANK,
+    AgentTurnScored,
     AlertAcknowledged,
     AlertEscalated,
     AlertRaised,
@@ -61,6 +62,7 @@ INPUT_TYPES: tuple[type[Event], ...] = (
 OUTPUT_TYPES: tuple[type[Event], ...] = (
     FindingEmitted,
     UtteranceScored,
+    AgentTurnScored,
     AlertRaised,
     AlertAcknowledged,
     AlertEscalated,
@@ -100,6 +102,7 @@ __all__ = [
     "SEVERITY_RANK",
     "SIGNAL_TYPES",
     "AgentStatusChanged",
+    "AgentTurnScored",
     "AlertAcknowledged",
     "AlertEscalated",
     "AlertRaised",

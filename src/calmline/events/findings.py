@@ -20,7 +20,7 @@ RISK_TYPES: tuple[str, ...] = (
     "legal_advice_request",
 )
 #: Per-utterance signals: reported as ``emotions``/``distress``, not as findings, in the batch contract.
-SIGNAL_TYPES: tuple[str, ...] = ("emotion", "distress")
+SIGNAL_TYPES: tuple[str, ...] = ("emotion", "distress", "empathy")
 #: Checks of what the agent said.
 GUARDRAIL_TYPE = "guardrail"
 

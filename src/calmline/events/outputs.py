@@ -35,6 +35,20 @@ class UtteranceScored(Event):
     at: Timestamp
 
 
+class AgentTurnScored(Event):
+    """How one agent turn listened: EPITOME mechanisms (0/1/2), further signals, and its timing."""
+
+    type: Literal["agent.scored"] = "agent.scored"
+    call_id: CallId
+    utterance_seq: int
+    empathy: dict[str, int | float | bool]
+    talk_over: bool = Field(description="The agent started before the caller's previous turn ended.")
+    silence_before_s: float | None = Field(
+        default=None, ge=0.0, description="Seconds of silence before the turn (None: no earlier turn)."
+    )
+    at: Timestamp
+
+
 class AlertRaised(Event):
     """Someone must look at this call now. ``reason`` and ``evidence`` say why."""
 
@@ -181,6 +195,7 @@ class RoutingDecided(Event):
 OutputEvent = (
     FindingEmitted
     | UtteranceScored
+    | AgentTurnScored
     | AlertRaised
     | AlertAcknowledged
     | AlertEscalated

@@ -46,7 +46,7 @@ class KeywordAnalyzer:
     """Finds fixed phrases in caller speech (and agent speech for ``guardrail`` phrases)."""
 
     rules: tuple[KeywordRule, ...] = DEFAULT_RULES
-    guardrail_phrases: tuple[str, ...] = ("you'll be fine",)
+    guardrail_phrases: tuple[str, ...] = ("you'll be fine", "mils of the paracetamol")
     name: str = "keyword-test"
     version: str = "0"
     speakers: frozenset[Speaker] = field(default_factory=lambda: frozenset({"caller", "agent"}))
