@@ -177,3 +177,13 @@ def test_admin_can_act(client: TestClient, service: CallService, call_with_alert
     client.cookies.clear()
     response = client.post("/api/calls/c1/actions", json={"action": "listen"}, headers=bearer(token))
     assert response.status_code == 202
+
+
+def test_empathy_profile_is_for_reviewers(
+    client: TestClient, tokens: dict[str, str], call_with_alert: str
+) -> None:
+    body = client.get("/api/calls/c1/empathy", headers=bearer(tokens["qa"])).json()
+    assert body["call_id"] == "c1" and body["agent_turns"] == 0  # the test engine has no empathy analyzer
+    assert set(body["mechanisms"]) == {"emotional_reaction", "interpretation", "exploration"}
+    assert client.get("/api/calls/c1/empathy", headers=bearer(tokens["agent"])).status_code == 403
+    assert client.get("/api/calls/nope/empathy", headers=bearer(tokens["qa"])).status_code == 404

@@ -13,6 +13,7 @@ from calmline.api.ingest import ingest_one
 from calmline.api.views import may_read_text, row_message
 from calmline.events import SupervisorAction
 from calmline.events.call import CallerRelation, SupervisorActionKind
+from calmline.qa import empathy_profile
 from calmline.service import CallService
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -83,6 +84,17 @@ def call_alerts(call_id: str, _user: CallReader, service: ServiceDep) -> list[di
     """The call's alerts, open and most severe first (roles: agent, supervisor, qa, admin, auditor)."""
     _call_or_404(service, call_id)
     return service.projections.list_alerts(call_id=call_id)
+
+
+@router.get("/{call_id}/empathy")
+def empathy(call_id: str, _user: Reviewer, service: ServiceDep) -> dict[str, Any]:
+    """How the agent listened on this call, for QA (roles: supervisor, qa, admin, auditor).
+
+    EPITOME mechanisms, questions, validation, talk-overs and long silences, from ``agent.scored`` events.
+    """
+    _call_or_404(service, call_id)
+    scored = [r.payload for r in service.log.read(call_id, kind="output") if r.type == "agent.scored"]
+    return {"call_id": call_id, **empathy_profile(scored)}
 
 
 @router.get("/{call_id}/replay")
