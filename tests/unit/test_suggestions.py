@@ -91,3 +91,17 @@ def test_scenarios(scenario_id: str) -> None:
         assert any("grieving_caller" in o.reason for o in offered)
     times = [o.at for o in offered]
     assert times == sorted(times) and len(offered) <= len(run.scenario.turns) // 3
+
+
+@pytest.mark.parametrize("scenario_id", ["agent_false_reassurance", "medication_dosing_advice"])
+def test_guardrail_scenarios_warn_with_a_compliant_alternative_and_offer_it(scenario_id: str) -> None:
+    run = run_call(scenario_id, engine=build_engine())
+    hits = [f for f in run.findings if f.type == "guardrail" and f.category in ("warning", "high")]
+    assert hits and all(f.alternative for f in hits)
+    offered = {o.text for o in run.outputs if isinstance(o, SuggestionOffered)}
+    assert {f.alternative for f in hits} & offered  # the fix reaches the agent as a suggestion
+
+
+def test_the_calm_call_raises_no_guardrail() -> None:
+    run = run_call("calm_appointment", engine=build_engine())
+    assert [f for f in run.findings if f.type == "guardrail"] == []
