@@ -1,6 +1,7 @@
 import pytest
 
 from calmline.analysis import Turn
+from calmline.events import Finding
 from tests.clinical.helpers import check, of_type, run
 
 # (text, level or None, assertion, experiencer, tier)
@@ -262,11 +263,56 @@ SUICIDE = [
 ]
 
 
+#: Rows of the table with no suicide content (or too ambiguous alone) where the learned head's low "flag"
+#: operating point adds an ``uncertain`` low-tier finding (rule_id learned-flag): no alert, no protocol, a
+#: prompt for the agent to ask directly. Listed so that any change is seen; they are false flags of the
+#: head at that point (except the ambiguous means/plan statements, where asking directly is right).
+LEARNED_FLAGS = frozenset({
+    "I'm dying to know",
+    "I have my pills right here",
+    "I'm going to take them all tonight",
+    "I'm killing myself trying to get this sorted",
+    "I wrote a note to the GP",
+    "I bought a rope for the boat",
+    "I'm going to jump in the shower",
+    "I don't want to live in London anymore",
+    "I won't be here tomorrow",
+    "I just want to disappear under the duvet",
+})
+
+
+def _not_flag(found: list[Finding]) -> list[Finding]:
+    """Suicide findings other than the learned flag (which must be uncertain, low tier, about the caller)."""
+    for f in found:
+        if f.rule_id == "learned-flag":
+            assert (f.assertion, f.tier, f.experiencer, f.analyzer) == ("uncertain", "low", "caller",
+                                                                         "suicide_learned")
+    return [f for f in found if f.rule_id != "learned-flag"]
+
+
 @pytest.mark.parametrize(("text", "level", "assertion", "experiencer", "tier"), SUICIDE)
 def test_suicide_table(text: str, level: str | None, assertion: str, experiencer: str, tier: str) -> None:
-    f = check(of_type(text, "suicide_risk"), level, assertion, experiencer)
+    found = of_type(text, "suicide_risk")
+    if level is None:
+        # The shipped registry runs the learned analyzer with its uncertain flag off (DECISIONS D13).
+        assert not [f for f in found if f.rule_id == "learned-flag"], text
+    f = check(found, level, assertion, experiencer)
     if f is not None:
         assert f.tier == tier
+
+
+def test_the_learned_flag_when_switched_on_marks_these_hard_negatives() -> None:
+    """Why the flag is off by default: on call-style speech it marks everyday lines as possible risk."""
+    from calmline.analysis.base import AnalysisContext
+    from calmline.analysis.learned_risk import LearnedRiskAnalyzer
+
+    analyzer = LearnedRiskAnalyzer(flag=True)
+    flagged = {t for t in LEARNED_FLAGS if _flagged(analyzer.analyze(AnalysisContext(text=t)))}
+    assert len(flagged) >= len(LEARNED_FLAGS) // 2
+
+
+def _flagged(found: object) -> bool:
+    return any(f.rule_id == "learned-flag" for f in found)  # type: ignore[attr-defined]
 
 
 def test_means_after_ideation_in_an_earlier_turn_combine() -> None:
@@ -278,7 +324,9 @@ def test_means_after_ideation_in_an_earlier_turn_combine() -> None:
 
 def test_means_after_a_negated_earlier_turn_do_not_fire() -> None:
     history = (Turn(1, "caller", "I'm not suicidal"),)
-    assert not [x for x in run("I have the pills right here", history=history) if x.type == "suicide_risk"]
+    # the learned flag reads one utterance: it may prompt the agent to ask, but nothing alerts
+    assert not _not_flag([x for x in run("I have the pills right here", history=history)
+                          if x.type == "suicide_risk"])
 
 
 def test_act_after_ideation_in_an_earlier_turn_is_imminent_behaviour() -> None:
@@ -314,8 +362,11 @@ def test_cant_stop_thinking_is_present_not_negated() -> None:
 
 
 def test_ambiguous_resolve_without_ideation_does_not_fire() -> None:
-    assert not [x for x in run("I'm doing it on Friday when he's at work.") if x.type == "suicide_risk"]
-    assert not [x for x in run("I've got everything ready, tonight's the night") if x.type == "suicide_risk"]
+    assert not _not_flag(of_type("I'm doing it on Friday when he's at work.", "suicide_risk"))
+    # alone, "everything ready" only draws the learned flag (ask directly), no alert
+    assert not _not_flag(
+        [x for x in run("I've got everything ready, tonight's the night") if x.type == "suicide_risk"]
+    )
 
 
 def test_protective_factor_is_noted_without_lowering_the_tier() -> None:
@@ -392,7 +443,7 @@ def test_a_plan_in_an_earlier_turn_makes_later_preparation_count() -> None:
     ]
     assert f.assertion == "present" and f.tier in ("high", "imminent")
     # without that history, letters are just letters
-    assert not [x for x in run("i've written letters and everything") if x.type == "suicide_risk"]
+    assert not _not_flag([x for x in run("i've written letters and everything") if x.type == "suicide_risk"])
 
 
 @pytest.mark.parametrize(

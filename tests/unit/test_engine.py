@@ -14,6 +14,7 @@ from calmline.events import (
     CallInput,
     CallStarted,
     CallTransferred,
+    Finding,
     SequenceGap,
     SupervisorAction,
     Tick,
@@ -155,3 +156,41 @@ def test_any_event_sequence_folds_and_replays_identically(events: list[CallInput
     assert [o.model_dump() for o in first_out] == [o.model_dump() for o in second_out]
     alert_ids = [o.alert_id for o in first_out if isinstance(o, AlertRaised)]
     assert len(alert_ids) == len(set(alert_ids))
+
+
+# ---- alert policy: the learned model's uncertain flag ------------------------------------------------
+
+
+def _suicide(tier: str, rule_id: str, assertion: str = "present", level: str = "wish_to_be_dead") -> Finding:
+    return Finding(
+        type="suicide_risk",
+        level=level,
+        score=0.5,
+        tier=tier,  # type: ignore[arg-type]
+        assertion=assertion,  # type: ignore[arg-type]
+        analyzer="x",
+        analyzer_version="1",
+        rule_id=rule_id,
+    )
+
+
+def test_learned_flag_raises_no_supervisor_alert() -> None:
+    policy = load_alert_policy()
+    flag = _suicide("low", "learned-flag", "uncertain", "suicidal_thoughts")
+    assert policy.match(flag) is None
+    # the rules' own low and uncertain findings still alert, and so does the learned high-precision alert
+    rule = policy.match(_suicide("low", "si-wish-dead"))
+    assert rule is not None and rule.id == "suicide-low"
+    rule = policy.match(_suicide("low", "si-wish-dead", "uncertain"))
+    assert rule is not None and rule.id == "suicide-low"
+    rule = policy.match(_suicide("moderate", "learned", level="suicidal_thoughts"))
+    assert rule is not None and rule.id == "suicide-moderate"
+
+
+def test_exclude_rule_ids_is_a_filter_of_the_row() -> None:
+    policy = load_alert_policy(
+        'version: "t"\nrules:\n'
+        '  - {id: a, finding: suicide_risk, exclude_rule_ids: [r1], severity: high, title: A}\n'
+    )
+    assert policy.match(_suicide("low", "r1")) is None
+    assert policy.match(_suicide("low", "r2")) is not None

@@ -48,6 +48,9 @@ def test_manifest_version_matches_artifacts() -> None:
     m = load_models()
     assert m.version == manifest["version"]
     assert 0.0 < m.suicide_alert_threshold < 1.0
+    # the recall-target flag operating point, written by `calmline train`, sits below the alert
+    assert "suicide_flag_threshold" in manifest
+    assert 0.0 < m.suicide_flag_threshold <= m.suicide_alert_threshold
 
 
 def test_emotion_probabilities_shape_and_range() -> None:

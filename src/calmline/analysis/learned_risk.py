@@ -1,15 +1,24 @@
 """A learned safety net behind the rule-based suicide analyzer (name ``suicide_learned``).
 
-It adds one ``suicide_risk`` finding (level ``suicidal_thoughts``, tier ``moderate``, ``rule_id`` "learned",
-evidence = the whole utterance) only when all of these hold, so that it stays quiet in ordinary calls:
+It adds at most one ``suicide_risk`` finding (level ``suicidal_thoughts``, evidence = the whole utterance) for
+an utterance the rules did not flag, at one of two operating points of the learned suicide head's calibrated
+probability ``p`` (both chosen in cross-validation by ``calmline train``, see
+``resources/models/suicide.card.yaml``):
 
-1. the learned suicide head's calibrated probability is at or above the *alert* threshold chosen in
-   cross-validation for high precision (see ``resources/models/suicide.card.yaml``);
-2. no ``suicide_risk`` finding (in any assertion) and no present ``self_harm`` finding is already in
+* ``p >= alert threshold`` (high precision): assertion ``present``, tier ``moderate``, ``rule_id``
+  "learned" - an alert like a rule finding;
+* ``flag threshold <= p < alert threshold`` (recall 0.90 on unseen synthetic call-style positives):
+  assertion ``uncertain``, tier ``low``, ``rule_id`` "learned-flag", a note telling the agent to ask
+  directly. The alert policy raises no supervisor alert for it and the low-tier protocol does not start
+  (``alert_policy.yaml``, ``protocols/suicide_risk_low.yaml``): the caller's answer decides, via the rules.
+
+Both fire only when all of these hold, so that the net stays quiet in ordinary calls:
+
+1. no ``suicide_risk`` finding (in any assertion) and no present ``self_harm`` finding is already in
    ``ctx.prior`` - the rules have spoken, the learned head must not add a second alert or overrule them;
-3. the caller speaks about themself: a first-person word is present and no third-person singular
+2. the caller speaks about themself: a first-person word is present and no third-person singular
    pronoun ("he", "her", "himself" ...);
-4. no context trigger of the utterance (negation, hypothetical, historical, another experiencer) *lowers*
+3. no context trigger of the utterance (negation, hypothetical, historical, another experiencer) *lowers*
    the risk: for each such trigger the utterance is re-scored without it; if removing it raises the logit
    (by more than a small margin), the trigger is modifying the statement ("I would never kill myself",
    "what if I wanted to die") and the analyzer stays silent. A trigger that is part of the risk phrase
@@ -32,6 +41,15 @@ _THIRD_PERSON = frozenset({"he", "she", "him", "her", "his", "hers", "himself", 
 _SILENCING_ASSERTIONS = frozenset({"negated", "hypothetical", "historical"})
 #: A context trigger is a modifier (silences the alert) when removing it raises the logit by more than this.
 _ABLATION_MARGIN = 0.25
+#: ``rule_id`` of the uncertain low-tier finding between the flag and the alert threshold.
+FLAG_RULE_ID = "learned-flag"
+FLAG_NOTE = "learned model, uncertain: ask directly whether they are thinking about suicide"
+
+
+def speaks_of_self(text: str) -> bool:
+    """Guard 2: a first-person word and no third-person singular pronoun."""
+    words = {t.norm for t in normalize(text).tokens}
+    return bool(words & _FIRST_PERSON) and not words & _THIRD_PERSON
 
 
 def _logit(p: float) -> float:
@@ -40,23 +58,31 @@ def _logit(p: float) -> float:
 
 
 class LearnedRiskAnalyzer:
-    """High-precision learned ``suicide_risk`` for utterances the rules did not flag."""
+    """Learned ``suicide_risk`` (an alert, or an uncertain flag) for utterances the rules did not flag."""
 
     name = "suicide_learned"
     speakers: frozenset[Speaker] = frozenset({"caller"})
 
-    def __init__(self, language: str = "en") -> None:
+    def __init__(self, language: str = "en", *, flag: bool = False) -> None:
+        """``flag``: also emit the uncertain low-tier finding between the flag and the alert threshold.
+
+        Off by default (decision D13): on call-style speech the head scores ordinary lines ("can I get a
+        reminder text? thanks, bye") above the flag threshold, so it would mark about one caller line in seven
+        as possible suicide risk.
+        """
         self.language = language
+        self.flag = flag
         self._models: LearnedModels | None = None
         self._context: ContextEngine | None = None
         self._threshold = 1.0
+        self._flag_threshold = 1.0
 
     @property
     def version(self) -> str:
         """The learned artifacts' version (content hash written by ``calmline.training``)."""
         self.setup()
         assert self._models is not None
-        return self._models.version
+        return f"{self._models.version}+flag" if self.flag else self._models.version
 
     @property
     def threshold(self) -> float:
@@ -64,12 +90,23 @@ class LearnedRiskAnalyzer:
         self.setup()
         return self._threshold
 
+    @property
+    def flag_threshold(self) -> float:
+        """The lower flag threshold (an ``uncertain`` low-tier finding at or above it, below the alert)."""
+        self.setup()
+        return self._flag_threshold
+
     def setup(self) -> None:
         """Load the learned heads and the context rules once."""
         if self._models is not None:
             return
         models = load_models()
         self._threshold = models.suicide_alert_threshold
+        self._flag_threshold = (
+            min(models.suicide_flag_threshold, models.suicide_alert_threshold)
+            if self.flag
+            else self._threshold
+        )
         self._context = default_engine(self.language)
         self._models = models
 
@@ -86,12 +123,11 @@ class LearnedRiskAnalyzer:
         if any(f.type == "suicide_risk" or (f.type == "self_harm" and f.is_present) for f in ctx.prior):
             return ()
         p = self.probability(ctx.text)
-        if p < self._threshold:
+        if p < self._flag_threshold:
+            return ()
+        if not speaks_of_self(ctx.text):
             return ()
         doc = normalize(ctx.text)
-        words = {t.norm for t in doc.tokens}
-        if not words & _FIRST_PERSON or words & _THIRD_PERSON:
-            return ()
         rules = self._context.rules
         for trig in self._context.triggers(doc):
             cat = trig.rule.category
@@ -102,16 +138,36 @@ class LearnedRiskAnalyzer:
         if not doc.tokens:
             return ()
         span = (doc.tokens[0].start, doc.tokens[-1].end)
+        score = round(min(1.0, max(0.0, p)), 4)
+        if p >= self._threshold:
+            return (
+                Finding(
+                    type="suicide_risk",
+                    level="suicidal_thoughts",
+                    score=score,
+                    evidence=(span,),
+                    tier="moderate",
+                    analyzer=self.name,
+                    analyzer_version=self.version,
+                    rule_id="learned",
+                    notes=(f"learned suicide head p={p:.3f} >= alert threshold {self._threshold:.3f}",),
+                ),
+            )
         return (
             Finding(
                 type="suicide_risk",
                 level="suicidal_thoughts",
-                score=round(min(1.0, max(0.0, p)), 4),
+                score=score,
                 evidence=(span,),
-                tier="moderate",
+                assertion="uncertain",
+                tier="low",
                 analyzer=self.name,
                 analyzer_version=self.version,
-                rule_id="learned",
-                notes=(f"learned suicide head p={p:.3f} >= alert threshold {self._threshold:.3f}",),
+                rule_id=FLAG_RULE_ID,
+                notes=(
+                    FLAG_NOTE,
+                    f"learned suicide head p={p:.3f} >= flag threshold {self._flag_threshold:.3f}"
+                    f" (alert threshold {self._threshold:.3f})",
+                ),
             ),
         )

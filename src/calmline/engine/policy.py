@@ -21,6 +21,8 @@ class AlertRule(BaseModel):
     tiers: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     experiencer: Literal["caller", "other"] | None = None
+    #: findings from these analyzer rules (``Finding.rule_id``) never match this row
+    exclude_rule_ids: tuple[str, ...] = ()
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     severity: Severity
     title: str
@@ -33,6 +35,7 @@ class AlertRule(BaseModel):
             and (not self.tiers or finding.tier in self.tiers)
             and (not self.levels or finding.level in self.levels)
             and (self.experiencer is None or finding.experiencer == self.experiencer)
+            and finding.rule_id not in self.exclude_rule_ids
             and finding.score >= self.min_score
         )
 

@@ -175,3 +175,24 @@ def alert_threshold(
         if prec >= min_precision and (pf >= t).mean() <= max_fp_rate:
             return float(t)
     return 1.0
+
+
+def recall_threshold(p: np.ndarray, y: np.ndarray, rows: np.ndarray, min_recall: float) -> float:
+    """Highest 4-decimal threshold with at least ``min_recall`` of the positives in ``rows`` at or above it.
+
+    0.0 when ``rows`` holds no positive.
+    """
+    pos = np.sort(np.floor(p[rows][y[rows] == 1] * 1e4) / 1e4)[::-1]
+    if len(pos) == 0:
+        return 0.0
+    k = int(np.ceil(min_recall * len(pos) - 1e-9))
+    return float(pos[max(k, 1) - 1])
+
+
+def rate_threshold(p: np.ndarray, rows: np.ndarray, max_rate: float) -> float:
+    """Lowest 4-decimal threshold with at most ``max_rate`` of ``rows`` (known negatives) at or above it."""
+    ps = np.sort(np.floor(p[rows] * 1e4) / 1e4)[::-1]
+    k = int(np.floor(max_rate * len(ps) + 1e-9))
+    if k >= len(ps):
+        return 0.0
+    return round(float(ps[k]) + 1e-4, 4)

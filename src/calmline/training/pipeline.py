@@ -24,6 +24,7 @@ from calmline.analysis.learned import EMOTION_BASE_HEADS, EMOTION_FUSION_FILE, E
 from calmline.analysis.learned.model import MANIFEST_FILE, Featurizer, LinearHead, write_manifest
 from calmline.training import cv
 from calmline.training import data as D
+from calmline.training.cssrs_crossfit import crossfit_thresholds, cssrs_users_crossfit
 from calmline.training.emotion_stack import evaluate_stack, fit_stacker, lexicon_matrix
 from calmline.training.features import FeatureMatrices, build_feature_artifacts, distill_static_embedding
 from calmline.training.synthetic import synthetic_suicide_set
@@ -278,28 +279,67 @@ def suicide_alert_threshold(task: Task, prob: np.ndarray, idx: np.ndarray | None
     return cv.alert_threshold(prob, task.y[:, 0], syn, ge, ALERT_MIN_PRECISION, ALERT_MAX_GOEMOTIONS_RATE)
 
 
-def evaluate_alert(task: Task, fm: FeatureMatrices, recipe: dict[str, Any]) -> dict[str, Any]:
-    """Cross-fitted alert operating point.
+#: Lower *flag* operating point of the learned suicide head (LearnedRiskAnalyzer: an ``uncertain`` low-tier
+#: finding that prompts the agent to ask directly, no supervisor alert): a recall target on the synthetic
+#: call-style positives, within a false-flag budget on generic text. The threshold is the higher of (a) the
+#: highest one at which ``FLAG_MIN_RECALL`` of the synthetic positives score at or above it and (b) the lowest
+#: one flagging at most ``FLAG_MAX_GOEMOTIONS_RATE`` of the GoEmotions negatives, on out-of-fold probabilities
+#: (folds grouped by template and by user, so every row is scored by a head that never saw its template or
+#: user). The budget binds on this data: recall alone (0.31) flagged 21 % of GoEmotions comments (OOF) and a
+#: third of the call set's rows without suicide content. Chosen on the head's own training data only: never
+#: on eval/sets or on C-SSRS user outcomes through the analyzers. 2.5 times the alert's budget: the flag is a
+#: prompt to the agent, not a page.
+FLAG_MIN_RECALL = 0.9
+FLAG_MAX_GOEMOTIONS_RATE = 0.05
 
-    The threshold is chosen on four folds' OOF probabilities and applied to the fifth; metrics per source.
+
+def suicide_flag_threshold(task: Task, prob: np.ndarray, idx: np.ndarray | None = None) -> float:
+    """Flag threshold on calibrated probabilities ``prob`` (restricted to rows ``idx``); see above.
+
+    Never above the alert threshold on the same rows.
+    """
+    rows = np.arange(len(task.texts)) if idx is None else idx
+    syn = np.intersect1d(task.subsets["synthetic"], rows)
+    ge = np.intersect1d(task.subsets["goemotions_negatives"], rows)
+    flag = max(
+        cv.recall_threshold(prob, task.y[:, 0], syn, FLAG_MIN_RECALL),
+        cv.rate_threshold(prob, ge, FLAG_MAX_GOEMOTIONS_RATE),
+    )
+    return min(flag, suicide_alert_threshold(task, prob, idx))
+
+
+def _per_source(task: Task, prob: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    y = task.y[:, 0]
+    out: dict[str, Any] = {}
+    for sname, idx in task.subsets.items():
+        m = cv.binary_metrics(y[idx], pred[idx], prob[idx])
+        out[sname] = m | {"flagged_rate": round(float(pred[idx].mean()), 4)}
+    return out
+
+
+def evaluate_operating_points(
+    data_dir: Path, task: Task, fm: FeatureMatrices, recipe: dict[str, Any]
+) -> dict[str, Any]:
+    """Cross-fitted alert and flag operating points, and C-SSRS users through the analyzers with them.
+
+    For each fold, calibration and both thresholds are chosen on the other four folds' OOF scores and applied
+    to it; metrics per source. ``cssrs_users_crossfit``: see :mod:`calmline.training.cssrs_crossfit`.
     """
     x = _design(fm, recipe["scales"])
     y = task.y[:, 0]
     z = cv.oof_scores(x, y, task.folds, recipe["c"], task.weights)
-    prob = np.zeros(len(y))
-    pred = np.zeros(len(y), dtype=int)
-    thresholds = []
-    for tr, te in task.folds:
-        a, b = cv.fit_platt(z[tr], y[tr])
-        p_all = cv.sigmoid(a * z + b)
-        thr = suicide_alert_threshold(task, p_all, tr)
-        thresholds.append(round(thr, 4))
-        prob[te] = p_all[te]
-        pred[te] = (prob[te] >= thr).astype(int)
-    out: dict[str, Any] = {"fold_thresholds": thresholds}
-    for sname, idx in task.subsets.items():
-        m = cv.binary_metrics(y[idx], pred[idx], prob[idx])
-        out[sname] = m | {"flagged_rate": round(float(pred[idx].mean()), 4)}
+    prob, flag, alert = crossfit_thresholds(
+        z, y, task.folds,
+        lambda p, tr: suicide_flag_threshold(task, p, tr),
+        lambda p, tr: suicide_alert_threshold(task, p, tr),
+    )
+    firsts = [te[0] for _, te in task.folds]
+    out: dict[str, Any] = {}
+    for name, thr in (("alert", alert), ("flag", flag)):
+        pred = (prob >= thr).astype(int)
+        per_fold = [round(float(thr[i]), 4) for i in firsts]
+        out[name] = {"fold_thresholds": per_fold} | _per_source(task, prob, pred)
+    out["cssrs_users_crossfit"] = cssrs_users_crossfit(data_dir, prob, flag, alert)
     return out
 
 
@@ -357,6 +397,7 @@ def train_all(data_dir: Path, out_dir: Path, seed: int = 0) -> dict[str, Any]:
             z = cv.oof_scores(x, task.y[:, 0], task.folds, RECIPES[name]["c"], task.weights)
             prob = cv.sigmoid(head.calib_a[0] * z + head.calib_b[0])
             manifest["suicide_alert_threshold"] = round(suicide_alert_threshold(task, prob), 4)
+            manifest["suicide_flag_threshold"] = round(suicide_flag_threshold(task, prob), 4)
         summary["heads"][name] = {
             "labels": list(head.labels),
             "thresholds": [round(float(t), 4) for t in head.thresholds],
@@ -383,7 +424,7 @@ def evaluate(data_dir: Path, seed: int = 0, tasks_wanted: tuple[str, ...] | None
             fm = FeatureMatrices(featurizer, task.texts)
             report[name] = evaluate_task(task, fm, RECIPES[name])
             if name == "suicide":
-                report[name]["alert"] = evaluate_alert(task, fm, RECIPES[name])
+                report[name] |= evaluate_operating_points(data_dir, task, fm, RECIPES[name])
             if name == "emotions":
                 inputs = emotion_stack_inputs(task, fm, with_lexicon=True)
                 k = len(task.labels)

@@ -62,6 +62,11 @@ class LearnedModels:
         self.version = str(manifest["version"])
         #: High-precision alert threshold of the suicide head (see suicide.card.yaml).
         self.suicide_alert_threshold = float(str(manifest["suicide_alert_threshold"]))
+        #: Lower recall-target flag threshold of the suicide head (an uncertain, low-tier finding); a manifest
+        #: without one (older artifacts) means no flag: the alert threshold.
+        self.suicide_flag_threshold = float(
+            str(manifest.get("suicide_flag_threshold", manifest["suicide_alert_threshold"]))
+        )
         #: Learned-only emotion probabilities (TF-IDF + embedding heads) and the lexicon fusion.
         self.emotion_stack = Stacker.load(d / EMOTION_STACK_FILE)
         self.emotion_fusion = Stacker.load(d / EMOTION_FUSION_FILE)
