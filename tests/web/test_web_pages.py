@@ -114,7 +114,9 @@ def test_call_page_carries_the_call_id_in_a_data_attribute(client: TestClient) -
 def test_call_page_has_a_protocols_list_and_a_polite_live_region(client: TestClient) -> None:
     parsed = parse(client.get("/calls/call-0001").text)
     # Who must acknowledge first, then the checklist, then the distress trend.
-    order = [parsed.ids.index(i) for i in ("call-alerts", "call-protocols", "call-suggestions", "distress-chart")]
+    order = [
+        parsed.ids.index(i) for i in ("call-alerts", "call-protocols", "call-suggestions", "distress-chart")
+    ]
     assert order == sorted(order)
     protocols = next(tag for tag, attrs in parsed.tags if attrs.get("id") == "call-protocols")
     assert protocols == "ol", "the protocols are a list, for screen readers"
