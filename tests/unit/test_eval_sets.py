@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from calmline.evaluation.guardrails import CATEGORIES as GUARDRAIL_CATEGORY_ORDER
 from calmline.events import RISK_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -327,16 +328,7 @@ def test_empathy_pairs_set_is_well_formed_and_covers_every_level() -> None:
             assert all(counts[level] >= 10 for level in (0, 1, 2)), (half, m, counts)
 
 
-GUARDRAIL_CATEGORIES = {
-    "medical_advice",
-    "false_reassurance",
-    "unkeepable_promise",
-    "legal_advice",
-    "judgmental",
-    "unverified_disclosure",
-    "other_patient_disclosure",
-    "unsafe_messaging",
-}
+GUARDRAIL_CATEGORIES = set(GUARDRAIL_CATEGORY_ORDER)
 GUARDRAIL_KINDS = {
     "positive",
     "paraphrase",
@@ -373,4 +365,3 @@ def test_agent_guardrails_set_is_well_formed_and_covers_every_category() -> None
     assert len(negatives) >= 100
     assert {r["group"] for r in negatives if r["kind"] in ("negated", "quoted")} >= GUARDRAIL_CATEGORIES
     assert sum(r["verified"] and not r["labels"] for r in rows) >= 10
-

@@ -137,37 +137,24 @@ class LearnedRiskAnalyzer:
                     return ()
         if not doc.tokens:
             return ()
-        span = (doc.tokens[0].start, doc.tokens[-1].end)
-        score = round(min(1.0, max(0.0, p)), 4)
-        if p >= self._threshold:
-            return (
-                Finding(
-                    type="suicide_risk",
-                    level="suicidal_thoughts",
-                    score=score,
-                    evidence=(span,),
-                    tier="moderate",
-                    analyzer=self.name,
-                    analyzer_version=self.version,
-                    rule_id="learned",
-                    notes=(f"learned suicide head p={p:.3f} >= alert threshold {self._threshold:.3f}",),
-                ),
-            )
+        alert = p >= self._threshold
+        note = (
+            f"learned suicide head p={p:.3f} >= alert threshold {self._threshold:.3f}"
+            if alert
+            else f"learned suicide head p={p:.3f} >= flag threshold {self._flag_threshold:.3f}"
+            f" (alert threshold {self._threshold:.3f})"
+        )
         return (
             Finding(
                 type="suicide_risk",
                 level="suicidal_thoughts",
-                score=score,
-                evidence=(span,),
-                assertion="uncertain",
-                tier="low",
+                score=round(min(1.0, max(0.0, p)), 4),
+                evidence=((doc.tokens[0].start, doc.tokens[-1].end),),
+                assertion="present" if alert else "uncertain",
+                tier="moderate" if alert else "low",
                 analyzer=self.name,
                 analyzer_version=self.version,
-                rule_id=FLAG_RULE_ID,
-                notes=(
-                    FLAG_NOTE,
-                    f"learned suicide head p={p:.3f} >= flag threshold {self._flag_threshold:.3f}"
-                    f" (alert threshold {self._threshold:.3f})",
-                ),
+                rule_id="learned" if alert else FLAG_RULE_ID,
+                notes=(note,) if alert else (FLAG_NOTE, note),
             ),
         )

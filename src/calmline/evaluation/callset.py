@@ -24,6 +24,7 @@ import numpy as np
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
 from calmline.events import RISK_TYPES, Finding
+from calmline.metrics import prf
 
 MEDICAL_ALERTING = ("emergency", "urgent")
 CONTEXT_ASSERTIONS = ("negated", "historical", "hypothetical")
@@ -137,18 +138,8 @@ def analyse(rows: Sequence[Row], registry: AnalyzerRegistry) -> list[tuple[Findi
 
 
 def _prf(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    tp = int(np.sum(y & p))
-    fp = int(np.sum(~y & p))
-    fn = int(np.sum(y & ~p))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "support": int(y.sum()),
-    }
+    tp, fp, fn = int(np.sum(y & p)), int(np.sum(~y & p)), int(np.sum(y & ~p))
+    return {**prf(tp, fp, fn), "support": int(y.sum())}
 
 
 def _folds(rows: Sequence[Row], k: int, seed: int) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry
 from calmline.evaluation.callset import predicted_positive, split_of
+from calmline.metrics import prf
 
 #: The keyword baseline: the words a first attempt at a suicide keyword list would use.
 KEYWORDS: tuple[str, ...] = (
@@ -45,16 +46,7 @@ def _prf(pairs: Sequence[tuple[bool, bool]]) -> dict[str, float | int]:
     tp = sum(y and p for y, p in pairs)
     fp = sum(p and not y for y, p in pairs)
     fn = sum(y and not p for y, p in pairs)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "support": tp + fn,
-        "flagged": tp + fp,
-    }
+    return {**prf(tp, fp, fn), "support": tp + fn, "flagged": tp + fp}
 
 
 def evaluate_informal(path: Path, registry: AnalyzerRegistry, *, split: str | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
+from calmline.metrics import prf
 
 POSITIVE = {"Ideation", "Behavior", "Attempt"}
 
@@ -41,14 +42,9 @@ def evaluate_cssrs_users(data_dir: Path, registry: AnalyzerRegistry) -> dict[str
         counts = by_label.setdefault(user["label"], [0, 0])
         counts[0] += int(flagged)
         counts[1] += 1
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
         "users": tp + fp + fn + tn,
         "positives": tp + fn,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
+        **prf(tp, fp, fn),
         "flagged_by_label": {label: {"flagged": c[0], "of": c[1]} for label, c in sorted(by_label.items())},
     }

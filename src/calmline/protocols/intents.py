@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from calmline.analysis.context import default_engine
 from calmline.analysis.text import NormText, compile_pattern, normalize
+from calmline.metrics import prf
 from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
 
 RULES_PACKAGE = "calmline.resources"
@@ -273,13 +274,6 @@ def read_intent_set(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
-
-
 def score(
     gold: list[frozenset[str]], predicted: list[frozenset[str]], intents: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -290,13 +284,13 @@ def score(
         tp = sum(1 for g, p in zip(gold, predicted, strict=True) if intent in g and intent in p)
         fp = sum(1 for g, p in zip(gold, predicted, strict=True) if intent not in g and intent in p)
         fn = sum(1 for g, p in zip(gold, predicted, strict=True) if intent in g and intent not in p)
-        per[intent] = {**_prf(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn, "support": tp + fn}
+        per[intent] = {**prf(tp, fp, fn), "tp": tp, "fp": fp, "fn": fn, "support": tp + fn}
         totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
     macro = {
         k: round(sum(per[i][k] for i in intents) / len(intents), 4) if intents else 0.0
         for k in ("precision", "recall", "f1")
     }
-    return {"per_intent": per, "micro": _prf(*totals), "macro": macro}
+    return {"per_intent": per, "micro": prf(*totals), "macro": macro}
 
 
 def evaluate_intents(path: str | Path) -> dict[str, Any]:
