@@ -221,5 +221,17 @@ def test_protocol_checklist_and_escalation_countdown_run_live(server: Server, br
     page.reload()
     page.locator("li.step.step-done", has_text="where the caller is").wait_for(timeout=5000)
     assert page.locator("#call-protocols li.step.step-due").count() == steps.count() - 1
+
+    # Verification: not verified yet, the agent records it, and the call says who checked how.
+    facts = page.locator("#facts")
+    assert "not verified" in facts.inner_text()
+    form = page.locator("#verify-form")
+    form.locator("#verify-relation").select_option("authorised_representative")
+    form.locator("#verify-method").select_option("power_of_attorney")
+    form.get_by_role("button", name="Caller verified").click()
+    facts.locator("dd", has_text="verified: Authorised representative").wait_for(timeout=3000)
+    assert not form.is_visible()
+    page.reload()
+    page.locator("#facts dd", has_text="Power of attorney").wait_for(timeout=5000)
     assert problems == []
     page.close()

@@ -3,7 +3,7 @@
 // timeline, then kept live by the feed.
 
 import {
-  ApiError, canActOnAlerts, canActOnProtocols, canWatchLive, getCall, getTimeline, userName,
+  ApiError, callAction, canActOnAlerts, canActOnProtocols, canWatchLive, getCall, getTimeline, userName,
 } from './api.js';
 import { AlertActions, isOpen, notifyLabel } from './alerts.js';
 import { LiveFeed } from './live.js';
@@ -28,6 +28,7 @@ const state = {
   alerts: new Map(),
   protocols: new Map(), // protocol id -> protocol (see protocols.js)
   suggestions: new Map(), // log row id -> suggestion payload
+  verification: null, // the caller.verified payload, once the caller's identity and authority were checked
   ended: false,
 };
 let user = null;
@@ -105,6 +106,9 @@ function applyRow(row, { live = false } = {}) {
     }
     case 'suggestion':
       state.suggestions.set(row.id, p);
+      break;
+    case 'caller.verified':
+      state.verification = p;
       break;
     case 'alert.acknowledged': {
       const alert = state.alerts.get(p.alert_id);
@@ -208,8 +212,12 @@ function renderFacts() {
     ['Started', started === null ? '–' : formatClock(c.started_at)],
     ['Duration', duration],
   ];
+  const v = state.verification;
+  facts.push(['Caller', v ? `verified: ${humanize(v.relation || 'identity')} (${humanize(v.method)}, by ${v.by})`
+    : 'not verified: share nothing about a patient yet']);
   if (c.reason) facts.push(['Reason', c.reason]);
   if (c.gaps) facts.push(['Transcript gaps', String(c.gaps)]);
+  $('verify-form').hidden = Boolean(v) || state.ended || !canActOnProtocols(user);
   $('facts').replaceChildren(...facts.map(([k, v]) =>
     el('div', {}, el('dt', { text: k }), el('dd', { text: v, dataset: k === 'Duration' ? { live: '1' } : {} }))));
 }
@@ -265,6 +273,29 @@ function render() {
   renderChart();
 }
 
+function setUpVerification() {
+  const form = $('verify-form');
+  if (!canActOnProtocols(user)) return;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button');
+    button.disabled = true;
+    $('verify-error').hidden = true;
+    try {
+      await callAction(callId, {
+        action: 'verify_caller', relation: $('verify-relation').value, method: $('verify-method').value,
+      });
+      state.verification = { relation: $('verify-relation').value, method: $('verify-method').value, by: userName(user) };
+      announce($('polite'), 'Caller recorded as verified.');
+      queueRender();
+    } catch (err) {
+      showError($('verify-error'), `Could not record it: ${err.message || err}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 function renderSuggestion([, s]) {
   return el('li', { class: 'suggestion' },
     el('p', { class: 'suggestion-text', text: s.text }),
@@ -313,6 +344,8 @@ async function main() {
       announce($('polite'), `Step done: ${step.prompt || step.id}`);
     },
   });
+
+  setUpVerification();
 
   let lastId = null;
   try {
