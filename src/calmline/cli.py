@@ -212,6 +212,18 @@ def bench_analyze_cmd(
     typer.echo(json.dumps(bench_analyze(engine.registry, n=n, sets_dir=sets, engine=engine), indent=2))
 
 
+@bench_app.command("routing")
+def bench_routing_cmd(
+    n: Annotated[int, typer.Option("--n", help="Decisions to time on each floor.")] = 2000,
+    agents: Annotated[int, typer.Option(help="Agents on the synthetic floor.")] = 1000,
+    calls: Annotated[int, typer.Option(help="Waiting calls.")] = 500,
+) -> None:
+    """One routing decision (the top waiting call, every agent ranked for it) on one core; target p99 1 ms."""
+    from calmline.routing.bench import bench_routing
+
+    typer.echo(json.dumps(bench_routing(agents=agents, calls=calls, n=n), indent=2))
+
+
 @app.command("eval")
 def eval_cmd(
     data: Annotated[

@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
-from calmline.api.routes import alerts, auth, calls, events, health, live, protocols
+from calmline.api.routes import alerts, auth, calls, events, health, live, protocols, routing
 from calmline.api.ws import LiveHub
 from calmline.api.ws import router as ws_router
 from calmline.clock import Clock
@@ -33,6 +33,7 @@ ROUTERS = (
     calls.router,
     alerts.router,
     protocols.router,
+    routing.router,
     live.router,
     ws_router,
 )

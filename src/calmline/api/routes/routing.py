@@ -1,0 +1,89 @@
+"""The assignment endpoint: advice for an external ACD (issue 6).
+
+The telephony platform stays the source of truth: it sends one waiting call and its candidate agents (with
+their current state) inline; calmline answers with every candidate ranked, the choice and the reason. Nothing
+is stored; the routing and wellbeing policies are the shipped ``resources/routing/default.yaml``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from calmline.api.auth import Principal
+from calmline.api.deps import ClockDep, require_roles
+from calmline.routing.core import AgentState, WaitingCall, explain, intensity_of, priority, rank_agents
+from calmline.routing.loader import default_routing_config
+from calmline.routing.model import Agent, RiskTier
+
+router = APIRouter(prefix="/api/routing", tags=["routing"])
+
+RoutingClient = Annotated[Principal, Depends(require_roles("ingest", "admin", "supervisor"))]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CallIn(_In):
+    call_id: str = Field(min_length=1, max_length=160)
+    queue: str = Field(default="general", min_length=1, max_length=64)
+    language: str = Field(default="en", min_length=1, max_length=16)
+    risk: RiskTier = "none"
+    distress: float = Field(default=0.0, ge=0, le=1)
+    waiting_since: AwareDatetime
+    skills_needed: frozenset[str] = frozenset()
+
+
+class StateIn(_In):
+    available: bool = True
+    need_break: bool = False
+    consecutive_high: int = Field(default=0, ge=0)
+    cooldown_until: AwareDatetime | None = None
+    exposure_minutes: float = Field(default=0.0, ge=0)
+    last_call_ended_at: AwareDatetime | None = None
+
+
+class CandidateIn(_In):
+    agent: Agent
+    state: StateIn = StateIn()
+
+
+class AssignRequest(_In):
+    call: CallIn
+    candidates: list[CandidateIn] = Field(max_length=5000)
+
+
+@router.post("/assign")
+def assign_call(body: AssignRequest, _client: RoutingClient, clock: ClockDep) -> dict[str, Any]:
+    """Rank the candidates for one waiting call (roles: ingest, admin, supervisor)."""
+    config = default_routing_config()
+    now: datetime = clock.now()
+    call = WaitingCall(**body.call.model_dump())
+    agents = [c.agent for c in body.candidates]
+    states = {c.agent.id: AgentState(agent_id=c.agent.id, **c.state.model_dump()) for c in body.candidates}
+    ranked = rank_agents(call, agents, states, config, now)
+    decision = explain(call.call_id, ranked)
+    prio = priority(call, now, config.policy)
+    return {
+        "call_id": call.call_id,
+        "config_version": config.version,
+        "intensity": intensity_of(call, config.policy),
+        "priority": {"band": prio.band, "steps": round(prio.steps, 2), "waited_s": round(prio.waited_s, 1)},
+        "ranked": [
+            {
+                "agent_id": c.agent_id,
+                "score": round(c.score, 3),
+                "eligible": c.eligible,
+                "override": c.override,
+                "blocked_by": list(c.blocked_by),
+                "reasons": list(c.reasons),
+            }
+            for c in ranked
+        ],
+        "choice": decision.agent_id,
+        "reason": decision.reason,
+    }
