@@ -106,17 +106,19 @@ def check_intents(protocol: Protocol, text: str, file: str, known: frozenset[str
     Raises:
         ProtocolError: naming the file and the line of the unknown intent.
     """
-    _, node = parse_yaml(text, file)
-    for i, step in enumerate(protocol.steps):
-        c = step.completes_on
-        if isinstance(c, IntentCompletion) and c.intent not in known:
-            line = line_of(node, ("steps", i, "completes_on", "intent"))
-            raise ProtocolError(file, line, f"steps.{i}.completes_on.intent: unknown intent {c.intent!r}")
-    for i, e in enumerate(protocol.exit):
-        if isinstance(e, IntentCompletion) and e.intent not in known:
-            raise ProtocolError(
-                file, line_of(node, ("exit", i, "intent")), f"exit.{i}.intent: unknown intent {e.intent!r}"
-            )
+    unknown = [
+        (("steps", i, "completes_on", "intent"), f"steps.{i}.completes_on.intent", c.intent)
+        for i, step in enumerate(protocol.steps)
+        if isinstance(c := step.completes_on, IntentCompletion) and c.intent not in known
+    ] + [
+        (("exit", i, "intent"), f"exit.{i}.intent", e.intent)
+        for i, e in enumerate(protocol.exit)
+        if isinstance(e, IntentCompletion) and e.intent not in known
+    ]
+    if unknown:  # only now is the YAML read again, for the line number
+        loc, where, intent = unknown[0]
+        _, node = parse_yaml(text, file)
+        raise ProtocolError(file, line_of(node, loc), f"{where}: unknown intent {intent!r}")
 
 
 def validate_files(paths: Sequence[Path]) -> tuple[list[Protocol], list[ProtocolError]]:

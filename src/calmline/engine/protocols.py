@@ -152,7 +152,7 @@ def _escalate(
             at=now,
         )
     )
-    return update_alert(state, replace(alert, status="escalated", ack_deadline=deadline))
+    return update_alert(state, replace(alert, status="escalated"))
 
 
 def _raise(
@@ -188,12 +188,9 @@ def _raise(
         )
         pending.append(raised)
         return state, raised.alert_id
-    if _chain_running(state, current):
+    if _chain_owner(state, current) is not None:
         # A more urgent protocol already runs its chain on this alert: this one rides along silently.
-        deadlines = [d for d in (current.ack_deadline, deadline) if d is not None]
-        view = replace(
-            current, protocol_ids=(*current.protocol_ids, pid), ack_deadline=min(deadlines, default=None)
-        )
+        view = replace(current, protocol_ids=(*current.protocol_ids, pid))
         return update_alert(state, view), current.alert_id
     severity = max(current.severity, cmd.severity, key=lambda s: SEVERITY_RANK[s])
     status = current.status
@@ -221,7 +218,6 @@ def _raise(
         severity=severity,
         status=status,
         protocol_ids=(*current.protocol_ids, pid),
-        ack_deadline=deadline,
     )
     return update_alert(state, view), current.alert_id
 
@@ -265,7 +261,6 @@ def new_alert(
         severity=severity,
         status="raised",
         protocol_ids=(protocol_id,) if protocol_id else (),
-        ack_deadline=ack_deadline,
     )
     return replace(state, alerts=(*state.alerts, view)), raised
 
@@ -277,11 +272,6 @@ def _chain_owner(state: CallState, alert: AlertView) -> str | None:
         if inst is not None and inst.status == "active" and not inst.acknowledged:
             return pid
     return None
-
-
-def _chain_running(state: CallState, alert: AlertView) -> bool:
-    """Whether a protocol attached to the alert is still active and waiting for acknowledgement."""
-    return _chain_owner(state, alert) is not None
 
 
 def _alert_of(state: CallState, protocol_id: str) -> AlertView | None:
@@ -301,9 +291,7 @@ def acknowledge(
 ) -> CallState:
     """A person acknowledged (or resolved) the alert: every protocol attached to it stops escalating."""
     inputs = [pi.AlertAcknowledged(protocol_id=pid, actor=actor) for pid in alert.protocol_ids]
-    state = run(library, state, inputs, now, [])
-    view = state.alert(alert.alert_id)
-    return update_alert(state, replace(view, ack_deadline=None)) if view is not None else state
+    return run(library, state, inputs, now, [])
 
 
 def follow_ups(library: ProtocolLibrary, state: CallState, now: datetime) -> tuple[OutputEvent, ...]:

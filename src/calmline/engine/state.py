@@ -24,9 +24,8 @@ class AlertView:
     kind: str
     severity: Severity
     status: Literal["raised", "acknowledged", "escalated", "resolved"]
-    #: Protocols whose escalation chain runs on this alert.
+    #: Protocols whose escalation chain runs on this alert (their deadlines live in the protocol state).
     protocol_ids: tuple[str, ...] = ()
-    ack_deadline: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

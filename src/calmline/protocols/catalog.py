@@ -52,11 +52,6 @@ class ProtocolSet:
         """Protocol id -> version."""
         return {p.id: p.version for p in self.protocols}
 
-    def is_enabled(self, protocol_id: str) -> bool:
-        """Whether the protocol is in the set and may activate."""
-        protocol = self.library.get(protocol_id)
-        return protocol is not None and protocol.enabled
-
 
 def _set_id(protocols: tuple[Protocol, ...], disabled: frozenset[str]) -> str:
     body = json.dumps(
@@ -126,9 +121,3 @@ class ProtocolCatalog:
             known = self._sets.setdefault(pset.set_id, pset)
             if make_current:
                 self._current = known
-
-    def __contains__(self, set_id: object) -> bool:
-        return set_id in self._sets
-
-    def __len__(self) -> int:
-        return len(self._sets)

@@ -227,6 +227,7 @@ class ProtocolLibrary:
 
     protocols: tuple[Protocol, ...]
     _by_id: dict[str, Protocol] = field(init=False, repr=False, compare=False)
+    _rank: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ids = [p.id for p in self.protocols]
@@ -241,6 +242,7 @@ class ProtocolLibrary:
         )
         object.__setattr__(self, "protocols", ordered)
         object.__setattr__(self, "_by_id", {p.id: p for p in ordered})
+        object.__setattr__(self, "_rank", {p.id: i for i, p in enumerate(ordered)})
 
     def get(self, protocol_id: str) -> Protocol | None:
         """The protocol with this id, if any."""
@@ -248,8 +250,7 @@ class ProtocolLibrary:
 
     def priority(self, protocol_id: str) -> int:
         """Position in priority order (0 is the most urgent); unknown ids sort last."""
-        ids = [p.id for p in self.protocols]
-        return ids.index(protocol_id) if protocol_id in ids else len(ids)
+        return self._rank.get(protocol_id, len(self._rank))
 
     @property
     def max_distress_turns(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -21,6 +23,7 @@ from calmline.protocol_admin import (
 )
 from calmline.protocols.loader import ProtocolError
 from calmline.service import CallService
+from calmline.store.protocol_sets import ProtocolStore
 
 router = APIRouter(prefix="/api", tags=["protocols"])
 
@@ -39,7 +42,7 @@ class ChangeRequest(BaseModel):
     why: str = Field(default="", max_length=500, description="Kept in the audit log.")
 
 
-def _store(service: CallService) -> Any:
+def _store(service: CallService) -> ProtocolStore:
     if service.protocol_store is None:
         raise ApiError(409, "protocols_not_managed", "this server runs a fixed protocol library")
     return service.protocol_store
@@ -84,7 +87,7 @@ def disable_protocol(
 
 
 def _set_enabled(
-    service: CallService, protocol_id: str, enabled: bool, user: Principal, why: str, at: Any
+    service: CallService, protocol_id: str, enabled: bool, user: Principal, why: str, at: datetime
 ) -> dict[str, Any]:
     store = _store(service)
     try:
@@ -126,7 +129,13 @@ async def put_protocol(
 
 
 def _install(
-    service: CallService, store: Any, folder: Any, protocol_id: str, text: str, actor: str, at: Any
+    service: CallService,
+    store: ProtocolStore,
+    folder: Path,
+    protocol_id: str,
+    text: str,
+    actor: str,
+    at: datetime,
 ) -> dict[str, Any]:
     from calmline.protocol_admin import check_intents
     from calmline.protocols.intents import default_matcher
