@@ -5,7 +5,7 @@ PY := $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit schema clean train-env train eval bench
+.PHONY: install demo test lint typecheck unit schema clean train-env train eval bench eval-privacy
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,11 @@ train: train-env
 
 eval: train-env
 	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/calmline eval --data $(DATA)
+
+# PHI redaction measured against Microsoft Presidio (evaluation-only extra, installed into .venv).
+eval-privacy: install
+	$(BIN)/python -m pip install -q -e ".[privacy-eval]"
+	$(BIN)/calmline privacy eval --n 2000 --seed 7 --presidio
 
 bench: install
 	$(BIN)/calmline bench analyze

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from calmline.cli_postcall import adapt_app, fhir_app
+from calmline.cli_privacy import audit_app, privacy_app
 from calmline.cli_protocols import protocols_app
 from calmline.cli_webhooks import webhooks_app
 from calmline.settings import Settings
@@ -34,6 +36,10 @@ users_app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(protocols_app, name="protocols")
+app.add_typer(fhir_app, name="fhir")
+app.add_typer(adapt_app, name="adapt")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(audit_app, name="audit")
 err = Console(stderr=True)
 ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
 

@@ -8,7 +8,7 @@ import pytest
 from calmline.web.routes import CONTENT_SECURITY_POLICY
 from tests.web.conftest import TestClient, build_app
 
-PAGES = ["/login", "/wall", "/calls/call-0001"]
+PAGES = ["/login", "/wall", "/calls/call-0001", "/agent", "/history"]
 
 
 class _Tags(HTMLParser):
@@ -150,3 +150,68 @@ def test_pages_honour_a_reverse_proxy_prefix() -> None:
     assert 'content="/calmline"' in html
     response = client.get("/calmline/", follow_redirects=False)
     assert response.headers["location"] == "/calmline/wall"
+
+
+def test_wall_has_a_pinned_urgent_banner_a_sound_toggle_and_the_floor(client: TestClient) -> None:
+    parsed = parse(client.get("/wall").text)
+    for element_id in ("urgent-banner", "sound-toggle", "floor", "floor-body", "spark-template"):
+        assert element_id in parsed.ids
+    toggle = next(attrs for _, attrs in parsed.tags if attrs.get("id") == "sound-toggle")
+    assert toggle.get("aria-pressed") == "false", "the mute control is a toggle button"
+    # The sparkline template is an inline <svg> (cloned by the script, so it is in the SVG namespace).
+    assert any(tag == "svg" and attrs.get("class") == "spark" for tag, attrs in parsed.tags)
+
+
+def test_agent_panel_has_the_buttons_and_panels_its_script_fills(client: TestClient) -> None:
+    parsed = parse(client.get("/agent").text)
+    for element_id in (
+        "help-button",
+        "break-button",
+        "my-calls",
+        "agent-protocols",
+        "agent-guardrails",
+        "agent-suggestions",
+        "verify-form",
+        "announcer",
+        "polite",
+    ):
+        assert element_id in parsed.ids
+
+
+def test_history_form_labels_every_filter(client: TestClient) -> None:
+    html = client.get("/history").text
+    parsed = parse(html)
+    for name, element_id in (
+        ("from", "f-from"),
+        ("to", "f-to"),
+        ("queue", "f-queue"),
+        ("agent", "f-agent"),
+        ("risk", "f-risk"),
+        ("protocol", "f-protocol"),
+        ("status", "f-status"),
+    ):
+        assert f'<label for="{element_id}">' in html
+        control = next(attrs for _, attrs in parsed.tags if attrs.get("id") == element_id)
+        assert control.get("name") == name
+
+
+def test_navigation_offers_each_view_to_its_roles(client: TestClient) -> None:
+    items = {
+        attrs.get("data-roles"): attrs for tag, attrs in parse(client.get("/wall").text).tags if tag == "li"
+    }
+    assert "agent" in items and "supervisor admin qa auditor" in items
+    assert all("hidden" in attrs for key, attrs in items.items() if key)
+
+
+def test_call_page_has_interventions_notes_guardrails_routing_and_timeline(client: TestClient) -> None:
+    parsed = parse(client.get("/calls/call-0001").text)
+    for element_id in (
+        "intervention-buttons",
+        "note-form",
+        "call-guardrails",
+        "call-actions",
+        "call-routing",
+        "call-timeline",
+        "replay-check",
+    ):
+        assert element_id in parsed.ids

@@ -14,13 +14,15 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
-from calmline.api.routes import alerts, auth, calls, events, health, live, protocols, routing
+from calmline.api.routes import alerts, auth, calls, events, health, history, live, protocols, routing
+from calmline.api.routes.postcall import router as postcall_router
 from calmline.api.ws import LiveHub
 from calmline.api.ws import router as ws_router
 from calmline.clock import Clock
 from calmline.events import INPUT_ADAPTER
 from calmline.service import CallService
 from calmline.settings import Settings
+from calmline.telephony import LoggingTelephonyAdapter, TelephonyAdapter
 from calmline.webhooks import start_webhooks
 
 log = structlog.get_logger("calmline.api")
@@ -32,9 +34,11 @@ ROUTERS = (
     events.router,
     calls.router,
     alerts.router,
+    history.router,
     protocols.router,
     routing.router,
     live.router,
+    postcall_router,
     ws_router,
 )
 
@@ -46,6 +50,7 @@ def create_app(
     clock: Clock | None = None,
     tick_interval_s: float = 1.0,
     live_queue_size: int = 1000,
+    telephony: TelephonyAdapter | None = None,
 ) -> FastAPI:
     """Build the API.
 
@@ -56,6 +61,7 @@ def create_app(
         clock: the clock for sessions and supervisor actions; defaults to the service's.
         tick_interval_s: how often the background task calls ``service.tick()`` (gap timeouts).
         live_queue_size: rows buffered per live WebSocket before a slow client is disconnected.
+        telephony: where supervisor interventions go (``calmline.telephony``); default: logged only.
     """
     dev = settings.env == "dev"
 
@@ -103,6 +109,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.telephony = telephony or LoggingTelephonyAdapter()
     if service is not None:
         app.state.service = service
         app.state.clock = clock or service.clock

@@ -88,6 +88,7 @@ SupervisorActionKind = Literal[
     "resolve_alert",
     "protocol_action",
     "verify_caller",
+    "request_help",
 ]
 
 #: Who the caller is relative to the patient the call is about.

@@ -86,6 +86,18 @@ def wall_page(request: Request) -> HTMLResponse:
     return _render(request, "wall.html", page="wall", title="Live wall")
 
 
+@router.get("/agent", response_class=HTMLResponse)
+def agent_page(request: Request) -> HTMLResponse:
+    """The agent's panel: their own calls, the checklist, warnings and suggestions, help and break buttons."""
+    return _render(request, "agent.html", page="agent", title="My calls")
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(request: Request) -> HTMLResponse:
+    """Past calls for review and QA: search by date, queue, agent, risk and protocol."""
+    return _render(request, "history.html", page="history", title="Call history")
+
+
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
 def call_page(request: Request, call_id: str) -> HTMLResponse:
     """One call: transcript with evidence highlighted, distress chart, alerts and findings."""

@@ -246,3 +246,94 @@ test('only an unacknowledged alert waits on its escalation chain, and who to not
   assert.equal(notifyLabel('crisis_line'), 'crisis line');
   assert.equal(notifyLabel('clinician'), 'clinician');
 });
+
+// ---- issue 7: the wall's ranking, sparklines, the floor, guardrail warnings ------------------------------
+
+const { byNeed, currentProtocol, needsAckNow, topTier } = await import(new URL('need.js', STATIC));
+const { sparkPoints } = await import(new URL('spark.js', STATIC));
+const { waitingByRisk, wellbeing, byWellbeing } = await import(new URL('floor.js', STATIC));
+const { guardrailWarnings, actionLine } = await import(new URL('callpanels.js', STATIC));
+
+const view = (id, { call = {}, ...rest } = {}) => ({
+  call: { call_id: id, distress: 0.1, started_at: '2026-11-25T10:00:00Z', ...call },
+  open: [], severity: null, tier: null, imminent: false, help: false, ...rest,
+});
+
+test('tiles sort imminent first, then alert severity, help requests, tier and distress', () => {
+  const views = [
+    view('calm'),
+    view('distressed', { call: { distress: 0.9 } }),
+    view('tiered', { tier: 'high' }),
+    view('help', { help: true }),
+    view('warning', { severity: 'warning', open: [{}] }),
+    view('imminent', { imminent: true, tier: 'imminent', severity: 'high', open: [{}] }),
+    view('critical', { severity: 'critical', open: [{}] }),
+  ];
+  assert.deepEqual(views.sort(byNeed).map((v) => v.call.call_id),
+    ['imminent', 'critical', 'warning', 'help', 'tiered', 'distressed', 'calm']);
+});
+
+test('the top tier and the current protocol with its required steps done', () => {
+  assert.equal(topTier(new Map([['self_harm', 'moderate'], ['suicide_risk', 'imminent']])), 'imminent');
+  assert.equal(topTier(new Map()), null);
+  const steps = new Map([['a', { required: true, status: 'done' }], ['b', { required: true, status: 'due' }],
+    ['c', { required: false, status: 'due' }]]);
+  const protocols = new Map([
+    ['low', { id: 'low', title: 'Low', severity: 'warning', status: 'active', steps: new Map() }],
+    ['top', { id: 'top', title: 'Top', severity: 'critical', status: 'active', steps }],
+    ['gone', { id: 'gone', title: 'Gone', severity: 'critical', status: 'exited', steps: new Map() }],
+  ]);
+  assert.deepEqual(currentProtocol(protocols),
+    { id: 'top', title: 'Top', severity: 'critical', active: 2, done: 1, total: 2 });
+  assert.equal(currentProtocol(new Map()), null);
+});
+
+test('the banner lists unacknowledged critical or imminent alerts only', () => {
+  const list = [
+    { alert_id: 'a', status: 'raised', severity: 'critical' },
+    { alert_id: 'b', status: 'acknowledged', severity: 'critical' },
+    { alert_id: 'c', status: 'escalated', severity: 'high', evidence: [{ tier: 'imminent' }] },
+    { alert_id: 'd', status: 'raised', severity: 'high', evidence: [{ tier: 'high' }] },
+  ];
+  assert.deepEqual(needsAckNow(list).map((a) => a.alert_id), ['a', 'c']);
+});
+
+test('sparkline points span the box, 1.0 at the top, one value as a flat line', () => {
+  assert.equal(sparkPoints([], 100, 28), '');
+  assert.equal(sparkPoints([0.5], 100, 28), '0,14.0 100,14.0');
+  assert.equal(sparkPoints([0, 1], 100, 28), '0.0,26.0 100.0,2.0');
+  assert.equal(sparkPoints([0, 0.5, 2], 100, 28).split(' ').length, 3);
+});
+
+test('the floor groups waiting calls by risk and words each agent\'s wellbeing', () => {
+  const waiting = [{ risk: 'none', waited_s: 30 }, { risk: 'imminent', waited_s: 12 }, { risk: 'none', waited_s: 90 }];
+  assert.deepEqual(waitingByRisk(waiting), [
+    { risk: 'imminent', count: 1, longest_s: 12 }, { risk: 'none', count: 2, longest_s: 90 }]);
+  const now = Date.parse('2026-11-25T10:00:00Z');
+  const tired = { agent_id: 'a', exposure_minutes: 70, budget_minutes: 60, need_break: true, debriefs_due: 1,
+    consecutive_high: 0, cooldown_until: '2026-11-25T10:05:00Z' };
+  const fresh = { agent_id: 'b', exposure_minutes: 5, budget_minutes: 60 };
+  const w = wellbeing(tired, now);
+  assert.equal(w.level, 'high');
+  assert.deepEqual(w.notes, ['cool-down, 5:00 left', 'asked for a break', '1 debrief due', 'over exposure budget']);
+  assert.deepEqual(wellbeing(fresh, now).notes, []);
+  assert.deepEqual([fresh, tired].sort(byWellbeing).map((a) => a.agent_id), ['a', 'b']);
+});
+
+test('guardrail warnings are the agent\'s own words, quoted by code point, most severe first', () => {
+  const utterances = new Map([[4, { seq: 4, text: '😢 calm down, you will be fine' }]]);
+  const findings = [
+    { id: 1, finding: { type: 'guardrail', level: 'false_reassurance', category: 'warning', assertion: 'present',
+      evidence: [[2, 11]], utterance_seq: 4, alternative: 'I can hear how worried you are.' } },
+    { id: 2, finding: { type: 'guardrail', level: 'false_reassurance', assertion: 'negated', evidence: [] } },
+    { id: 3, finding: { type: 'guardrail', level: 'medical_advice', category: 'high', assertion: 'present',
+      evidence: [], utterance_seq: 5 } },
+    { id: 4, finding: { type: 'suicide_risk', level: 'plan', assertion: 'present', evidence: [] } },
+  ];
+  const out = guardrailWarnings(findings, utterances);
+  assert.deepEqual(out.map((w) => [w.id, w.severity]), [[3, 'high'], [1, 'warning']]);
+  assert.equal(out[1].quote, 'calm down');
+  assert.equal(out[1].alternative, 'I can hear how worried you are.');
+  assert.match(actionLine({ action: 'barge', actor: 'sue', at: '2026-11-25T10:00:00Z' }), /sue barged in$/);
+  assert.match(actionLine({ action: 'note', actor: 'ann', note: 'calmer', at: null }), /ann added a note: calmer$/);
+});

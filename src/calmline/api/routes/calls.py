@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+import structlog
 from anyio import to_thread
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -15,8 +16,20 @@ from calmline.events import SupervisorAction
 from calmline.events.call import CallerRelation, SupervisorActionKind
 from calmline.qa import empathy_profile
 from calmline.service import CallService
+from calmline.telephony import (
+    INTERVENTIONS,
+    InterventionKind,
+    LoggingTelephonyAdapter,
+    TelephonyAction,
+    TelephonyAdapter,
+)
+from calmline.web.redaction import redact_timeline
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
+log = structlog.get_logger("calmline.api.calls")
+
+#: What an agent may do on a call; everything else needs supervisor or admin.
+AGENT_ACTIONS = frozenset({"note", "protocol_action", "verify_caller", "request_help"})
 
 
 class ActionRequest(BaseModel):
@@ -60,16 +73,28 @@ def get_call(call_id: str, _user: CallReader, service: ServiceDep) -> dict[str, 
 
 
 @router.get("/{call_id}/timeline")
-def timeline(call_id: str, user: CallReader, service: ServiceDep) -> dict[str, Any]:
+def timeline(
+    call_id: str,
+    user: CallReader,
+    service: ServiceDep,
+    redaction: Literal["full", "masked"] = Query(
+        default="full", description="For roles that may not read the text: replace it, or mask identifiers."
+    ),
+) -> dict[str, Any]:
     """Every log row of the call in order, inputs and outputs (roles: agent, supervisor, qa, admin, auditor).
 
-    Utterance text is ``[redacted]`` unless the caller holds supervisor, agent or qa.
+    Utterance text is shown as spoken to supervisor, agent and qa. For other roles it is ``[redacted]``, or
+    with ``redaction=masked`` PHI-redacted (``calmline.web.redaction.redact_timeline``: typed placeholders,
+    evidence spans moved to match; payload ``"masked": true``).
     """
     rows = service.log.read(call_id)
     if not rows:
         raise not_found("call")
-    show = may_read_text(user)
-    return {"call_id": call_id, "events": [row_message(r, show_text=show) for r in rows]}
+    if may_read_text(user):
+        return {"call_id": call_id, "events": [row_message(r, show_text=True) for r in rows]}
+    if redaction == "masked":
+        return {"call_id": call_id, "events": redact_timeline([row_message(r, show_text=True) for r in rows])}
+    return {"call_id": call_id, "events": [row_message(r, show_text=False) for r in rows]}
 
 
 @router.get("/{call_id}/findings")
@@ -113,15 +138,19 @@ def replay(call_id: str, _user: Reviewer, service: ServiceDep) -> dict[str, Any]
 
 @router.post("/{call_id}/actions", status_code=202, responses={404: {}, 409: {}, 422: {}})
 async def act(
-    call_id: str, body: ActionRequest, user: Actor, service: ServiceDep, clock: ClockDep
+    call_id: str, body: ActionRequest, user: Actor, service: ServiceDep, clock: ClockDep, request: Request
 ) -> JSONResponse:
-    """Act on a call as the signed-in user (supervisor, admin; agents: note, protocol_action, verify_caller).
+    """Act on a call as the signed-in user (supervisor, admin; agents: their own kinds, ``AGENT_ACTIONS``).
 
-    A ``protocol_action`` records what was done (``name``) or checks a checklist step off (``step_id``);
-    ``verify_caller`` records that the caller's identity and authority were checked (relation, method).
-    404 when the call or alert does not exist, 409 when the alert is already resolved.
+    Agents may post ``note``, ``protocol_action``, ``verify_caller`` and ``request_help``. A
+    ``protocol_action`` records what was done (``name``) or checks a checklist step off (``step_id``);
+    ``verify_caller`` records that the caller's identity and authority were checked (relation, method);
+    ``request_help`` is the agent asking a supervisor to join. Interventions (listen, whisper, barge,
+    take_over, request_transfer) are recorded, then handed to the telephony adapter; the answer's
+    ``telephony`` says ``delivered`` or ``failed``. 404 when the call or alert does not exist, 409 when the
+    alert is already resolved.
     """
-    if body.action not in ("note", "protocol_action", "verify_caller"):
+    if body.action not in AGENT_ACTIONS:
         check_roles(user, frozenset({"supervisor", "admin"}))
     await to_thread.run_sync(_check_target, service, call_id, body)
     try:
@@ -142,7 +171,26 @@ async def act(
     except ValidationError as exc:
         raise validation_error(exc) from None
     result = await to_thread.run_sync(ingest_one, service, event)
+    if event.action in INTERVENTIONS and result.get("status") == "accepted":
+        adapter = _telephony(request)
+        action = TelephonyAction(call_id, cast(InterventionKind, event.action), event.actor, event.at)
+        result["telephony"] = await to_thread.run_sync(_deliver, adapter, action)
     return JSONResponse(result, status_code=202)
+
+
+def _telephony(request: Request) -> TelephonyAdapter:
+    adapter: TelephonyAdapter | None = getattr(request.app.state, "telephony", None)
+    return adapter if adapter is not None else LoggingTelephonyAdapter()
+
+
+def _deliver(adapter: TelephonyAdapter, action: TelephonyAction) -> str:
+    """Hand the intervention to the adapter; a failure is logged (no PHI), never fatal (it is in the log)."""
+    try:
+        adapter.deliver(action)
+    except Exception as exc:
+        log.error("telephony.failed", call_id=action.call_id, kind=action.kind, error=type(exc).__name__)
+        return "failed"
+    return "delivered"
 
 
 def _check_target(service: CallService, call_id: str, body: ActionRequest) -> None:

@@ -15,9 +15,9 @@ export class ApiError extends Error {
 }
 
 /** Only same-site paths are accepted as a return address (no "//host" or "scheme:" open redirects). */
-export function safeNext(raw) {
-  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return `${BASE}/wall`;
-  if (raw.startsWith(`${BASE}/login`)) return `${BASE}/wall`;
+export function safeNext(raw, fallback = `${BASE}/wall`) {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return fallback;
+  if (raw.startsWith(`${BASE}/login`)) return fallback;
   return raw;
 }
 
@@ -137,3 +137,41 @@ export function canActOnProtocols(user) {
   const roles = (user && user.roles) || [];
   return ['agent', 'supervisor', 'admin'].some((r) => roles.includes(r));
 }
+
+/** Whether the user holds any of `roles`. */
+export function hasRole(user, ...roles) {
+  const held = (user && user.roles) || [];
+  return roles.some((r) => held.includes(r));
+}
+
+/** The page a user lands on: supervisors and admins the wall, agents their panel, QA and auditors history. */
+export function homeFor(user) {
+  if (hasRole(user, 'supervisor', 'admin')) return `${BASE}/wall`;
+  if (hasRole(user, 'agent')) return `${BASE}/agent`;
+  if (hasRole(user, 'qa', 'auditor')) return `${BASE}/history`;
+  return `${BASE}/wall`;
+}
+
+/** The wall's snapshot: active calls with trajectory, tiers, protocol progress (`GET /api/live/board`). */
+export const getBoard = () => api('/api/live/board');
+/** The routing floor (`GET /api/routing/floor`); null while routing is not configured (404). */
+export async function getFloor() {
+  try {
+    return await api('/api/routing/floor');
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501)) return null;
+    throw err;
+  }
+}
+/** Ask for (or cancel) a break: `POST /api/routing/agents/{id}/break`. */
+export const setNeedBreak = (agentId, needBreak) =>
+  api(`/api/routing/agents/${encodeURIComponent(agentId)}/break`, { method: 'POST', body: { need_break: needBreak } });
+/** Past calls matching the filters (`GET /api/history/calls`); `params` is a plain object of non-empty strings. */
+export const searchHistory = (params) => {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v != null));
+  return api(`/api/history/calls?${query}`).then((d) => rows(d, 'calls'));
+};
+export const getReplay = (id) => api(`/api/calls/${encodeURIComponent(id)}/replay`);
+/** The call's timeline, with identifiers masked (rather than the whole text replaced) for roles without text. */
+export const getMaskedTimeline = (id) =>
+  api(`/api/calls/${encodeURIComponent(id)}/timeline?redaction=masked`).then((d) => rows(d, 'events'));

@@ -3,8 +3,12 @@
 // timeline, then kept live by the feed.
 
 import {
-  ApiError, callAction, canActOnAlerts, canActOnProtocols, canWatchLive, getCall, getTimeline, userName,
+  ApiError, callAction, canActOnAlerts, canActOnProtocols, canWatchLive, getCall, getMaskedTimeline,
+  getReplay, getTimeline, hasRole, homeFor, userName,
 } from './api.js';
+import {
+  guardrailWarnings, interventionButtons, renderAction, renderRouting, renderTimelineRow, renderWarning,
+} from './callpanels.js';
 import { AlertActions, isOpen, notifyLabel } from './alerts.js';
 import { LiveFeed } from './live.js';
 import { segments } from './highlight.js';
@@ -29,6 +33,9 @@ const state = {
   protocols: new Map(), // protocol id -> protocol (see protocols.js)
   suggestions: new Map(), // log row id -> suggestion payload
   verification: null, // the caller.verified payload, once the caller's identity and authority were checked
+  actions: new Map(), // log row id -> supervisor.action payload (notes, interventions, help requests)
+  routing: new Map(), // log row id -> routing.decision payload
+  rows: new Map(), // log row id -> row, for the timeline
   ended: false,
 };
 let user = null;
@@ -47,6 +54,7 @@ function chainOf(p) {
 
 function applyRow(row, { live = false } = {}) {
   const p = row.payload || {};
+  if (typeof row.id === 'number') state.rows.set(row.id, row);
   if (applyProtocolRow(state.protocols, row)) {
     if (live && row.type === 'protocol.activated') {
       announce($('polite'), `Protocol started: ${p.title || p.protocol_id}. See its checklist under Protocols.`);
@@ -109,6 +117,13 @@ function applyRow(row, { live = false } = {}) {
       break;
     case 'caller.verified':
       state.verification = p;
+      break;
+    case 'supervisor.action':
+      state.actions.set(row.id, p);
+      if (live && p.action === 'request_help') announce($('announcer'), `${p.actor} asks for help on this call.`);
+      break;
+    case 'routing.decision':
+      state.routing.set(row.id, p);
       break;
     case 'alert.acknowledged': {
       const alert = state.alerts.get(p.alert_id);
@@ -269,8 +284,79 @@ function render() {
   syncList($('call-suggestions'), suggestions, ([id]) => id, renderSuggestion, ([id, s]) => `${id}:${s.text}`);
   $('suggestions-empty').hidden = suggestions.length > 0;
 
+  const warnings = guardrailWarnings(state.findings, state.utterances);
+  syncList($('call-guardrails'), warnings, (w) => w.id, renderWarning, (w) => JSON.stringify(w));
+  $('guardrails-empty').hidden = warnings.length > 0;
+
+  const actionRows = [...state.actions.entries()].sort((a, b) => b[0] - a[0]);
+  syncList($('call-actions'), actionRows, ([id]) => id, renderAction, ([id, p]) => `${id}:${p.action}`);
+  $('actions-empty').hidden = actionRows.length > 0;
+  const routing = [...state.routing.entries()].sort((a, b) => a[0] - b[0]);
+  syncList($('call-routing'), routing, ([id]) => id, renderRouting, ([id]) => String(id));
+  $('routing-empty').hidden = routing.length > 0;
+  $('interventions').hidden = state.ended || !hasRole(user, 'supervisor', 'admin');
+  $('note-form').hidden = !canActOnProtocols(user);
+
+  $('timeline-count').textContent = String(state.rows.size);
+  if ($('timeline-details').open) renderTimeline();
+
   renderFindings();
   renderChart();
+}
+
+function renderTimeline() {
+  const rows = [...state.rows.values()].sort((a, b) => a.id - b.id);
+  syncList($('call-timeline'), rows, (r) => r.id, renderTimelineRow, (r) => String(r.id));
+}
+
+function setUpPanels() {
+  $('intervention-buttons').replaceChildren(...interventionButtons(callId, {
+    onResult: (kind, label, outcome, err) => {
+      const text = outcome === 'sent' ? `${label}: recorded and sent to the phone system.`
+        : outcome === 'failed' ? `${label}: recorded, but the phone system did not take it. Try again or use the phone.`
+          : `${label}: could not be recorded (${err && err.message ? err.message : err}).`;
+      $('intervention-status').textContent = text;
+    },
+  }));
+  const form = $('note-form');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = $('note-text').value.trim();
+    if (!text) return;
+    const button = form.querySelector('button');
+    button.disabled = true;
+    $('note-error').hidden = true;
+    try {
+      await callAction(callId, { action: 'note', note: text });
+      $('note-text').value = '';
+      announce($('polite'), 'Note saved.');
+    } catch (err) {
+      showError($('note-error'), `Could not save the note: ${err.message || err}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $('timeline-details').addEventListener('toggle', () => {
+    if ($('timeline-details').open) renderTimeline();
+  });
+  if (hasRole(user, 'supervisor', 'qa', 'admin', 'auditor')) {
+    const button = $('replay-check');
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      $('replay-result').textContent = 'Replaying…';
+      try {
+        const report = await getReplay(callId);
+        $('replay-result').textContent = report.ok
+          ? `Replay matches the log: ${report.outputs} outputs re-derived from ${report.inputs} inputs.`
+          : `Replay differs from the log in ${report.differences.length} place(s).`;
+      } catch (err) {
+        $('replay-result').textContent = `Could not replay: ${err.message || err}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
 }
 
 function setUpVerification() {
@@ -346,10 +432,20 @@ async function main() {
   });
 
   setUpVerification();
+  setUpPanels();
+  const back = $('back-link');
+  if (!hasRole(user, 'supervisor', 'admin')) {
+    back.href = homeFor(user);
+    back.textContent = hasRole(user, 'agent') ? '← My calls' : '← Call history';
+  }
+  // Roles that may not read the words as spoken get them with identifiers masked.
+  const readsText = hasRole(user, 'supervisor', 'agent', 'qa');
+  $('masked-note').hidden = readsText;
 
   let lastId = null;
   try {
-    const [call, timeline] = await Promise.all([getCall(callId), getTimeline(callId)]);
+    const [call, timeline] = await Promise.all([getCall(callId),
+      readsText ? getTimeline(callId) : getMaskedTimeline(callId)]);
     state.call = call;
     state.ended = call && call.status === 'ended';
     for (const row of timeline) {

@@ -1,6 +1,6 @@
 // Sign-in: post the credentials as JSON; the API answers with an HttpOnly session cookie.
 
-import { ApiError, api, safeNext } from './api.js';
+import { ApiError, api, homeFor, safeNext } from './api.js';
 
 const form = document.getElementById('login-form');
 const errorBox = document.getElementById('login-error');
@@ -27,13 +27,14 @@ form.addEventListener('submit', async (event) => {
   submit.disabled = true;
   submit.textContent = 'Signing in…';
   try {
-    await api('/api/auth/login', {
+    const session = await api('/api/auth/login', {
       method: 'POST',
       body: { username: username.value.trim(), password: password.value },
       redirectOn401: false,
     });
     const next = new URLSearchParams(location.search).get('next');
-    location.assign(safeNext(next));
+    // No page asked for: each role lands on its own view (wall, agent panel, history).
+    location.assign(safeNext(next, homeFor(session)));
   } catch (err) {
     password.value = '';
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {

@@ -125,14 +125,15 @@ const safeId = (value) => String(value).replace(/[^A-Za-z0-9_-]/g, '_');
 export class ProtocolPanel {
   /**
    * @param {object} opts
-   * @param {string} opts.callId
+   * @param {string|(() => string)} opts.callId  the call (a function when the panel follows the selected call)
    * @param {boolean} opts.canAct  whether the user may check steps off (agents, supervisors, admins)
    * @param {() => boolean} opts.isLive  false once the call has ended (steps can no longer be checked off)
    * @param {() => void} opts.onChange  re-render
    * @param {(protocol: object, step: object) => void} opts.onDone  the server accepted a step as done
    */
-  constructor({ callId, canAct, isLive, onChange, onDone }) {
-    Object.assign(this, { callId, canAct, isLive, onChange, onDone });
+  constructor({ callId, canAct, isLive, onChange, onDone, scriptsOpen = false }) {
+    // scriptsOpen: show the suggested words of due steps unfolded (the agent panel).
+    Object.assign(this, { callId, canAct, isLive, onChange, onDone, scriptsOpen });
     this.pending = new Set(); // "protocol/step"
     this.errors = new Map(); // "protocol/step" -> message
   }
@@ -155,7 +156,8 @@ export class ProtocolPanel {
     this.errors.delete(key);
     this.onChange();
     try {
-      await markStepDone(this.callId, protocol.id, step.id);
+      const callId = typeof this.callId === 'function' ? this.callId() : this.callId;
+      await markStepDone(callId, protocol.id, step.id);
       this.onDone(protocol, step);
     } catch (err) {
       this.errors.set(key, `Could not mark this step done: ${err.message || err}`);
@@ -213,9 +215,13 @@ export class ProtocolPanel {
     },
     el('span', { class: 'step-mark', 'aria-hidden': 'true', text: STEP_MARKS[step.status] || STEP_MARKS.due }),
     ` ${stepStatusText(step, active)}`);
+    // When it was done, beside who did it (the status says who).
+    const when = step.at && step.status !== 'due'
+      ? el('time', { class: 'step-when', datetime: step.at, text: `at ${formatClock(step.at)}` })
+      : null;
     // Suggested words help while a step is due; once done they only take room.
     const script = step.status === 'due' && step.script && step.script.length
-      ? el('details', { class: 'step-script' },
+      ? el('details', { class: 'step-script', open: this.scriptsOpen },
         el('summary', { text: 'Suggested words' }),
         el('ul', {}, step.script.map((line) => el('li', { text: line }))))
       : null;
@@ -233,6 +239,7 @@ export class ProtocolPanel {
     return el('li', { class: `step step-${step.status}`, dataset: { step: step.id } },
       el('div', { class: 'step-head' },
         status,
+        when,
         el('span', { class: step.required ? 'step-req' : 'step-req step-optional',
           text: step.required ? 'Required' : 'Optional' })),
       el('p', { class: 'step-prompt', id: promptId, text: step.prompt || humanize(step.id) }),

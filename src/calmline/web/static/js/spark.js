@@ -68,3 +68,41 @@ export function drawDistress(svg, points) {
   return `${n} caller turn${n === 1 ? '' : 's'} scored. Latest ${Math.round(last.distress * 100)}%${smooth}, ` +
     `peak ${Math.round(peak.distress * 100)}% at turn ${peak.turn}.${trend}`;
 }
+
+// ---- tile sparklines ----------------------------------------------------------------------------------
+
+export const SPARK_W = 100;
+export const SPARK_H = 28;
+
+/**
+ * The `points` attribute of a polyline for `values` (0..1, oldest first) in a `w` x `h` box: y grows down,
+ * 1.0 at the top; one value is drawn as a flat line. Pure, so it is unit-tested without a DOM.
+ */
+export function sparkPoints(values, w = SPARK_W, h = SPARK_H) {
+  const vs = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!vs.length) return '';
+  const pad = 2;
+  const y = (v) => (pad + (1 - Math.max(0, Math.min(1, v))) * (h - 2 * pad)).toFixed(1);
+  if (vs.length === 1) return `0,${y(vs[0])} ${w},${y(vs[0])}`;
+  return vs.map((v, i) => `${((i / (vs.length - 1)) * w).toFixed(1)},${y(v)}`).join(' ');
+}
+
+/**
+ * Draw the distress trajectory into `svg` (an inline <svg> cloned from the page's template, so it is in the
+ * SVG namespace): the 70% band, the line, and the last point. The tile's text says the numbers; the drawing
+ * is decorative and hidden from screen readers.
+ */
+export function drawSparkline(svg, values) {
+  svg.replaceChildren();
+  svg.setAttribute('viewBox', `0 0 ${SPARK_W} ${SPARK_H}`);
+  const band = make(svg, 'line', { x1: 0, x2: SPARK_W, y1: 2 + 0.3 * (SPARK_H - 4), y2: 2 + 0.3 * (SPARK_H - 4),
+    class: 'band band-high' });
+  svg.append(band);
+  const points = sparkPoints(values);
+  if (!points) return;
+  svg.append(make(svg, 'polyline', { points, class: 'spark-line' }));
+  const last = points.split(' ').pop().split(',');
+  const v = values[values.length - 1];
+  const level = v >= 0.7 ? 'high' : v >= 0.4 ? 'elevated' : 'low';
+  svg.append(make(svg, 'circle', { cx: last[0], cy: last[1], r: 2.5, class: `dot level-${level}` }));
+}

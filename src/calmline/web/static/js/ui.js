@@ -50,6 +50,28 @@ export function severityBadge(severity) {
   return el('span', { class: `badge sev sev-${sev}`, text: sev === 'none' ? 'no alert' : sev.toUpperCase() });
 }
 
+export const TIER_RANK = { low: 0, moderate: 1, high: 2, imminent: 3 };
+export const tierRank = (t) => (t in TIER_RANK ? TIER_RANK[t] : -1);
+
+/** A risk badge with its tier in words ("Suicide risk · IMMINENT"); the tier also sets the style. */
+export function tierBadge(type, tier) {
+  if (!tier) return riskBadge(type);
+  return el('span', {
+    class: `badge risk tier tier-${tier} ${riskGrave(type) ? 'risk-grave' : 'risk-other'}`,
+    text: `${riskLabel(type)} · ${tier.toUpperCase()}`,
+    dataset: { risk: type, tier },
+  });
+}
+
+/** "just now", "45 s ago", "3 min ago", "2 h ago" for a number of milliseconds. */
+export function formatAgo(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+
 export function riskBadge(type) {
   return el('span', {
     class: `badge risk ${riskGrave(type) ? 'risk-grave' : 'risk-other'}`,
@@ -154,6 +176,11 @@ export async function initSession() {
     });
   }
   if (session) session.hidden = false;
+  // Each view is offered to the roles it is for (the API enforces its own rules).
+  const held = user.roles || [];
+  for (const item of document.querySelectorAll('[data-roles]')) {
+    item.hidden = !item.dataset.roles.split(' ').some((r) => held.includes(r));
+  }
   return user;
 }
 
