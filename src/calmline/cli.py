@@ -12,9 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from calmline.cli_aftercall import register as register_aftercall
 from calmline.cli_postcall import adapt_app, fhir_app
+from calmline.cli_practice import practice_app
 from calmline.cli_privacy import audit_app, privacy_app
 from calmline.cli_protocols import protocols_app
+from calmline.cli_security import register as register_security
 from calmline.cli_webhooks import webhooks_app
 from calmline.settings import Settings
 
@@ -40,6 +43,9 @@ app.add_typer(fhir_app, name="fhir")
 app.add_typer(adapt_app, name="adapt")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(practice_app, name="practice")
+register_aftercall(app)  # report, followups, qa
+register_security(app)  # keys, retention
 err = Console(stderr=True)
 ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
 
@@ -167,7 +173,12 @@ def rebuild() -> None:
 
 @app.command()
 def simulate(
-    scenario: Annotated[str, typer.Argument(help="A scenario id (see docs/SCENARIOS.md) or a YAML file.")],
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="A scenario id (see docs/SCENARIOS.md) or a YAML file; `routing`: the routing simulator."
+        ),
+    ],
     url: Annotated[
         str | None, typer.Option(help="Send to a running server instead of the local store.")
     ] = None,
@@ -175,12 +186,63 @@ def simulate(
         str | None, typer.Option(help="Ingest API key for --url.", envvar="CALMLINE_API_KEY")
     ] = None,
     speed: Annotated[float, typer.Option(help="Playback speed factor (0 = as fast as possible).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="routing: seed of the simulated days.")] = 7,
+    days: Annotated[int, typer.Option(min=1, max=60, help="routing: days simulated (replications).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="routing: the JSON report on stdout.")] = False,
+    plots: Annotated[Path | None, typer.Option(help="routing: folder for the PNG plots.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="routing: YAML of simulation settings (agents, mix, occupancy ...).")
+    ] = None,
+    routing_config: Annotated[
+        Path | None, typer.Option(help="routing: routing and wellbeing policy YAML (default: shipped).")
+    ] = None,
 ) -> None:
-    """Play one scripted call into the store (or a server) and print what it raised."""
+    """Play one scripted call into the store (or a server) and print what it raised.
+
+    ``calmline simulate routing [--seed N] [--days D] [--json] [--plots DIR]`` instead simulates whole days
+    on a call-center floor and compares FIFO, skills-and-priority and calmline's routing (docs/EVALUATION.md).
+    """
+    if scenario == "routing":
+        _simulate_routing(seed, days, as_json, plots, config, routing_config)
+        return
     from calmline.sim.demo import simulate as run
 
     result = run(_settings(), scenario, url=url, api_key=api_key, speed=speed)
     typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+
+
+def _simulate_routing(
+    seed: int, days: int, as_json: bool, plots: Path | None, config: Path | None, routing_config: Path | None
+) -> None:
+    from rich.progress import Progress
+
+    from calmline.routing.loader import load_routing_config
+    from calmline.routing.simulator import load_sim_config, simulate_routing
+
+    cfg = load_sim_config(config)
+    routing = load_routing_config(routing_config)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("simulating", total=1.0)
+        sim = simulate_routing(
+            seed=seed, days=days, cfg=cfg, routing=routing, progress=lambda f: bar.update(task, completed=f)
+        )
+    if plots is not None:
+        from calmline.routing.plots import write_plots
+
+        for path in write_plots(sim, plots):
+            err.print(f"plot: {path}")
+    report = sim.report
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    table = Table(title=f"routing simulation, seed {seed}, {days} days")
+    table.add_column("target")
+    table.add_column("calmline", justify="right")
+    table.add_column("bound", justify="right")
+    table.add_column("met")
+    for name, t in report["targets"].items():
+        table.add_row(name, str(t["value"]), str(t["target"]), "yes" if t["met"] else "NO")
+    Console().print(table)
 
 
 @app.command()

@@ -42,7 +42,7 @@ def test_ranked_choice_with_reason(client: TestClient, ingest_key: str, clock: F
     assert [r["agent_id"] for r in out["ranked"]] == ["c", "a", "b"]
     assert out["ranked"][2]["eligible"] is False and out["ranked"][2]["blocked_by"] == ["cooldown"]
     assert out["reason"].startswith("crisis-trained, experienced, 12 min exposure")
-    assert "agent b skipped: cool-down until" in out["reason"]
+    assert "agent b skipped: cool-down (routine calls only) until" in out["reason"]
 
 
 def test_roles(client: TestClient, tokens: dict[str, str], clock: FakeClock) -> None:

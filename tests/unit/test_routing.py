@@ -17,6 +17,7 @@ from calmline.routing import (
     load_routing_config,
     needs_debrief,
     next_call,
+    offer_callback,
     parse_routing_config,
     rank_agents,
 )
@@ -96,26 +97,36 @@ def test_crisis_trained_first_for_imminent_and_senior_for_distress() -> None:
     assert distressed[0].agent_id == "senior" and "senior" in distressed[0].reasons
 
 
-def test_least_exposure_then_longest_idle() -> None:
+def test_heavy_calls_to_the_least_exposed_light_calls_to_the_most_exposed() -> None:
     agents = [agent("a"), agent("b"), agent("c")]
     states = {
         "a": free("a", exposure_minutes=100),
         "b": free("b", exposure_minutes=10),
         "c": free("c", exposure_minutes=10, last_call_ended_at=NOW - timedelta(minutes=20)),
     }
-    assert [c.agent_id for c in rank_agents(call("x"), agents, states, CONFIG, NOW)] == ["c", "b", "a"]
+    # a distressed call: least exposure first, then the longest idle
+    distressed = rank_agents(call("d", "low", distress=0.7), agents, states, CONFIG, NOW)
+    assert [c.agent_id for c in distressed] == ["c", "b", "a"]
+    # a routine call: rotation gives the light call to the most exposed agent
+    assert [c.agent_id for c in rank_agents(call("x"), agents, states, CONFIG, NOW)][0] == "a"
 
 
 @pytest.mark.parametrize(
     ("state", "risk", "block", "text"),
     [
-        (free("b", cooldown_until=NOW + timedelta(minutes=12)), "none", "cooldown", "cool-down until 10:42"),
+        (free("b", break_until=NOW + timedelta(minutes=2)), "none", "break", "break after a critical call"),
+        (
+            free("b", cooldown_until=NOW + timedelta(minutes=12)),
+            "moderate",
+            "cooldown",
+            "cool-down (routine calls only) until 10:42",
+        ),
         (free("b", consecutive_high=2), "high", "consecutive_high", "2 high-intensity calls in a row"),
         (
-            free("b", exposure_minutes=250),
+            free("b", exposure_minutes=530),
             "moderate",
             "exposure_budget",
-            "exposure budget spent (250 of 240 min)",
+            "exposure budget has no room for this call (530 of 540 min)",
         ),
         (free("b", need_break=True), "none", "need_break", "asked for a break"),
     ],
@@ -124,30 +135,84 @@ def test_wellbeing_blocks_with_reasons(state: AgentState, risk: RiskTier, block:
     agents = [agent("a"), agent("b", tier="senior")]
     ranked = rank_agents(call("c", risk), agents, {"a": free("a"), "b": state}, CONFIG, NOW)
     blocked = next(c for c in ranked if c.agent_id == "b")
-    assert not blocked.eligible and block in blocked.blocked_by and text in blocked.reasons
+    assert not blocked.eligible and block in blocked.blocked_by and any(text in r for r in blocked.reasons)
     [decision] = assign([call("c", risk)], agents, {"a": free("a"), "b": state}, CONFIG, NOW)
     assert decision.agent_id == "a" and f"agent b skipped: {text}" in decision.reason
 
 
+def test_cooldown_still_allows_routine_calls() -> None:
+    states = {"b": free("b", cooldown_until=NOW + timedelta(minutes=12))}
+    [cand] = rank_agents(call("c"), [agent("b")], states, CONFIG, NOW)
+    assert cand.eligible
+
+
+def test_rotation_keeps_a_much_more_exposed_agent_off_distressed_calls() -> None:
+    agents = [agent("a"), agent("b"), agent("c")]
+    states = {"a": free("a", exposure_minutes=200), "b": free("b"), "c": free("c")}
+    ranked = rank_agents(call("d", distress=0.7), agents, states, CONFIG, NOW)
+    rotated = next(c for c in ranked if c.agent_id == "a")
+    assert not rotated.eligible and rotated.blocked_by == ("rotation",)
+    # a routine call is exactly what a rotated agent should take
+    assert rank_agents(call("r"), agents, states, CONFIG, NOW)[0].agent_id == "a"
+
+
+def test_crisis_trained_agents_are_kept_free_for_crises() -> None:
+    agents = [agent("t", crisis_trained=True), agent("u")]
+    states = {"t": free("t"), "u": free("u")}
+    # below the crisis tier, the untrained agent goes first
+    assert rank_agents(call("r"), agents, states, CONFIG, NOW)[0].agent_id == "u"
+    # with few trained agents free, a fresh routine call waits rather than take one ...
+    [cand] = rank_agents(call("r"), agents[:1], states, CONFIG, NOW)
+    assert not cand.eligible and cand.blocked_by == ("reserved",)
+    # ... but not for long, and a high-risk call never waits for it
+    [cand] = rank_agents(call("r", waited_s=15), agents[:1], states, CONFIG, NOW)
+    assert cand.eligible
+    [cand] = rank_agents(call("h", "high"), agents[:1], states, CONFIG, NOW)
+    assert cand.eligible
+
+
+def test_an_imminent_call_waits_briefly_for_a_crisis_trained_agent() -> None:
+    agents = [agent("u")]
+    [held] = rank_agents(call("i", "imminent"), agents, {"u": free("u")}, CONFIG, NOW)
+    assert not held.eligible and held.blocked_by == ("crisis_hold",)
+    decision = assign([call("i", "imminent")], agents, {"u": free("u")}, CONFIG, NOW)[0]
+    assert decision.agent_id is None
+    [late] = rank_agents(call("i", "imminent", waited_s=16), agents, {"u": free("u")}, CONFIG, NOW)
+    assert late.eligible
+
+
+def test_callbacks_are_offered_to_calm_calls_only() -> None:
+    policy = CONFIG.policy
+    assert offer_callback(call("r", waited_s=25), NOW, policy)
+    assert offer_callback(call("r"), NOW, policy, expected_wait_s=60)
+    assert not offer_callback(call("r", waited_s=5), NOW, policy, expected_wait_s=5)
+    assert not offer_callback(call("d", distress=0.7, waited_s=300), NOW, policy)
+    assert not offer_callback(call("h", "low", waited_s=300), NOW, policy)
+
+
 def test_limits_only_apply_to_intense_calls() -> None:
-    states = {"b": free("b", consecutive_high=5, exposure_minutes=300)}
+    states = {"b": free("b", consecutive_high=5, exposure_minutes=600)}
     [cand] = rank_agents(call("c"), [agent("b")], states, CONFIG, NOW)
     assert cand.eligible
 
 
 def test_override_only_when_no_unblocked_crisis_trained_agent() -> None:
-    cooling = free("t", cooldown_until=NOW + timedelta(minutes=5))
+    resting = free("t", break_until=NOW + timedelta(minutes=1))
     agents = [agent("t", crisis_trained=True), agent("u")]
-    ranked = rank_agents(call("c", "imminent"), agents, {"t": cooling, "u": free("u")}, CONFIG, NOW)
+    ranked = rank_agents(call("c", "imminent"), agents, {"t": resting, "u": free("u")}, CONFIG, NOW)
     assert ranked[0].agent_id == "t" and ranked[0].eligible and ranked[0].override
     assert ranked[0].reasons[0].startswith("override: no unblocked crisis-trained agent")
     # with a free crisis-trained agent, the blocked one stays blocked
     agents.append(agent("t2", crisis_trained=True))
-    states = {"t": cooling, "u": free("u"), "t2": free("t2")}
+    states = {"t": resting, "u": free("u"), "t2": free("t2")}
     ranked = rank_agents(call("c", "imminent"), agents, states, CONFIG, NOW)
     assert ranked[0].agent_id == "t2" and not any(c.override for c in ranked)
+    # a spent exposure budget is never set aside
+    spent = free("t", exposure_minutes=530)
+    ranked = rank_agents(call("c", "imminent"), agents[:1], {"t": spent}, CONFIG, NOW)
+    assert not ranked[0].eligible and not ranked[0].override
     # a high (not imminent) call never overrides
-    ranked = rank_agents(call("h", "high"), agents[:2], {"t": cooling, "u": free("u")}, CONFIG, NOW)
+    ranked = rank_agents(call("h", "high"), agents[:2], {"t": resting, "u": free("u")}, CONFIG, NOW)
     assert ranked[0].agent_id == "u" and not ranked[-1].eligible
 
 
@@ -165,12 +230,14 @@ def test_ledger_after_a_crisis_call() -> None:
     wb = CONFIG.wellbeing
     state = ledger_after_call(free("a"), "crisis", 20, NOW, wb)
     assert state.exposure_minutes == 80.0 and state.consecutive_high == 1
-    assert state.cooldown_until == NOW + timedelta(seconds=600) and state.last_call_ended_at == NOW
+    assert state.break_until == NOW + timedelta(seconds=wb.break_after_critical_s)
+    assert state.cooldown_until == NOW + timedelta(seconds=wb.cooldown_after_critical_s)
+    assert state.last_call_ended_at == NOW
     state = ledger_after_call(state, "high", 10, NOW + timedelta(minutes=30), wb)
-    assert state.exposure_minutes == 105.0 and state.consecutive_high == 2
-    assert state.cooldown_until == NOW + timedelta(seconds=600)
+    assert state.exposure_minutes == 100.0 and state.consecutive_high == 2
+    assert state.cooldown_until == NOW + timedelta(seconds=wb.cooldown_after_critical_s)
     state = ledger_after_call(state, "routine", 4, NOW + timedelta(minutes=40), wb)
-    assert state.consecutive_high == 0 and state.exposure_minutes == 109.0
+    assert state.consecutive_high == 0 and state.exposure_minutes == 100.0  # routine calls weigh nothing
     assert needs_debrief("crisis") and not needs_debrief("high") and needs_debrief("crisis", wb)
 
 

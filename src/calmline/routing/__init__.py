@@ -13,6 +13,7 @@ from calmline.routing.core import (
     ledger_after_call,
     needs_debrief,
     next_call,
+    offer_callback,
     priority,
     rank_agents,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "load_routing_config",
     "needs_debrief",
     "next_call",
+    "offer_callback",
     "parse_routing_config",
     "priority",
     "rank_agents",

@@ -41,15 +41,20 @@ from calmline.routing.model import (
 #: Blocks no policy sets aside.
 HARD_BLOCKS = frozenset({"no_state", "unavailable", "off_shift", "skills", "language"})
 #: Wellbeing blocks a crisis call may set aside for a crisis-trained agent when no one else is free.
-WELLBEING_BLOCKS = frozenset({"cooldown", "need_break", "consecutive_high", "exposure_budget"})
+WELLBEING_BLOCKS = frozenset(
+    {"break", "cooldown", "need_break", "consecutive_high", "exposure_budget", "rotation"}
+)
+
+#: Blocks a crisis call never sets aside: the hard ones, and a spent exposure budget (the shift's limit).
+_NEVER_OVERRIDDEN = HARD_BLOCKS | {"exposure_budget"}
+#: Blocks not worth naming when explaining a choice (every agent has them, or they are routine).
+_QUIET_BLOCKS = HARD_BLOCKS | {"crisis_hold", "reserved"}
 
 _BAND: dict[str, int] = {"imminent": 2, "high": 1}
 _HIGH_INTENSITY: frozenset[str] = frozenset({"high", "crisis"})
-_CRISIS_BONUS = 1000.0
-_TIER_BONUS = 100.0
-_OVERRIDE_PENALTY = 50.0
-_EXPOSURE_POINTS = 20.0
-_IDLE_POINTS = 10.0
+_CRISIS_BONUS = 100_000.0
+_OVERRIDE_PENALTY = 1_000.0
+_RESERVE_PENALTY = 10_000.0
 _IDLE_CAP_S = 1800.0
 
 
@@ -74,6 +79,7 @@ class AgentState:
     available: bool = True
     need_break: bool = False
     consecutive_high: int = 0
+    break_until: datetime | None = None
     cooldown_until: datetime | None = None
     exposure_minutes: float = 0.0
     last_call_ended_at: datetime | None = None
@@ -144,12 +150,15 @@ class Candidate:
     def _block_text(self, code: str) -> str:
         state = self.state
         if code == "cooldown" and state is not None and state.cooldown_until is not None:
-            return f"cool-down until {state.cooldown_until.strftime('%H:%M')}"
+            return f"cool-down (routine calls only) until {state.cooldown_until.strftime('%H:%M')}"
+        if code == "break" and state is not None and state.break_until is not None:
+            return f"break after a critical call until {state.break_until.strftime('%H:%M')}"
         if code == "consecutive_high" and state is not None:
             return f"{state.consecutive_high} high-intensity calls in a row"
         if code == "exposure_budget" and state is not None:
             budget = self.ctx.budget_minutes if self.ctx is not None else 0.0
-            return f"exposure budget spent ({state.exposure_minutes:.0f} of {budget:.0f} min)"
+            spent = f"{state.exposure_minutes:.0f} of {budget:.0f} min"
+            return f"exposure budget has no room for this call ({spent})"
         if code == "skills" and self.ctx is not None and self.agent is not None:
             return "lacks skill(s): " + ", ".join(sorted(self.ctx.needed - self.agent.skills))
         if code == "language" and self.ctx is not None:
@@ -162,6 +171,9 @@ _BLOCK_TEXT = {
     "unavailable": "not available",
     "off_shift": "off shift",
     "need_break": "asked for a break",
+    "crisis_hold": "held for a crisis-trained agent",
+    "reserved": "kept free for crisis calls",
+    "rotation": "rotation: well above the floor's exposure, lighter calls first",
 }
 
 
@@ -228,6 +240,19 @@ def next_call(calls: Sequence[WaitingCall], now: datetime, policy: RoutingPolicy
     return best
 
 
+def offer_callback(
+    call: WaitingCall, now: datetime, policy: RoutingPolicy, expected_wait_s: float | None = None
+) -> bool:
+    """Whether to offer this caller a callback (never a call with any risk or distress).
+
+    A calm call with no risk that has waited, or is expected to wait, at least ``callback_after_s``.
+    """
+    if call.risk != "none" or call.distress >= policy.distressed_at:
+        return False
+    waited = (now - call.waiting_since).total_seconds()
+    return max(waited, expected_wait_s or 0.0) >= policy.callback_after_s
+
+
 # -- agents --------------------------------------------------------------------------------------------
 
 
@@ -254,14 +279,21 @@ def rank_agents(
     intensity = intensity_of(call, policy)
     high_call = intensity in _HIGH_INTENSITY
     routine_call = intensity == "routine"
-    crisis_pref = call.risk in ("high", "imminent")
+    crisis_pref = call.risk in policy.crisis_trained_for
+    tier_minutes = policy.experience_minutes
+    reserve = policy.keep_crisis_trained_free
     tier_pref = high_call or call.distress >= policy.prefer_senior_at
     budget = wellbeing.exposure_budget_minutes
     max_high = wellbeing.max_consecutive_high
     at = now.astimezone(UTC).time()
     language = call.language
-    idle_scale = _IDLE_POINTS / _IDLE_CAP_S
 
+    call_load = wellbeing.intensity_weights[intensity] * wellbeing.allowance_minutes[intensity]
+    rotate_above = None
+    if intensity == "distressed" and states:
+        rotate_above = (
+            sum(s.exposure_minutes for s in states.values()) / len(states) + wellbeing.rotation_margin_minutes
+        )
     ctx = CallContext(needed, language, crisis_pref, tier_pref, budget)
     any_shift = any(a.shift_start is not None for a in agents)
     out: list[Candidate] = []
@@ -285,31 +317,55 @@ def rank_agents(
         idle = None
         exposure = 0.0
         if state is not None:
+            if state.break_until is not None and state.break_until > now:
+                blocks += ("break",)
             cooldown = state.cooldown_until
-            if cooldown is not None and cooldown > now:
+            if not routine_call and cooldown is not None and cooldown > now:
                 blocks += ("cooldown",)
             if state.need_break:
                 blocks += ("need_break",)
             if high_call and state.consecutive_high >= max_high:
                 blocks += ("consecutive_high",)
             exposure = state.exposure_minutes
-            if not routine_call and exposure >= budget:
-                blocks += ("exposure_budget",)
+            if not routine_call:
+                if exposure + call_load > budget:
+                    blocks += ("exposure_budget",)
+                elif rotate_above is not None and exposure > rotate_above:
+                    blocks += ("rotation",)
             ended = state.last_call_ended_at
             if ended is not None:
                 idle = (now - ended).total_seconds()
-        score = _EXPOSURE_POINTS * (1.0 - exposure / budget) if exposure < budget else 0.0
+        # Scores are in exposure-minute equivalents: the least exposed agent takes the heavy call, the
+        # most exposed one the light call (rotation), experience and idle time add minutes.
+        score = min(exposure, budget) if routine_call else -exposure
         if idle is None or idle >= _IDLE_CAP_S:
-            score += _IDLE_POINTS
+            score += _IDLE_CAP_S / 60
         elif idle > 0:
-            score += idle * idle_scale
+            score += idle / 60
         if crisis_pref and agent.crisis_trained:
             score += _CRISIS_BONUS
         if tier_pref:
-            score += _TIER_BONUS * TIER_RANK[agent.tier]
+            score += tier_minutes * TIER_RANK[agent.tier]
         append(Candidate(aid, score, not blocks, blocks, False, agent, state, idle, ctx))
+    if reserve and not crisis_pref:
+        # Crisis-trained agents carry the crisis calls: other heavy calls go to them last, and while few
+        # of them are free, calls below high risk wait a little rather than take one.
+        free_trained = sum(1 for c in out if c.eligible and c.agent is not None and c.agent.crisis_trained)
+        scarce = free_trained <= reserve
+        if scarce or not routine_call:
+            strict = (
+                scarce
+                and not high_call
+                and (now - call.waiting_since).total_seconds() < policy.reserve_max_wait_s
+            )
+            out = [_reserved(c, strict) if c.agent is not None and c.agent.crisis_trained else c for c in out]
     if intensity == "crisis" and not any(c.eligible and c.agent and c.agent.crisis_trained for c in out):
         out = [_override(c) if _overridable(c) else c for c in out]
+        waited = (now - call.waiting_since).total_seconds()
+        if waited < policy.hold_for_crisis_trained_s and not any(
+            c.eligible and c.agent and c.agent.crisis_trained for c in out
+        ):
+            out = [_hold(c) if c.eligible else c for c in out]
     out.sort(key=lambda c: (not c.eligible, -c.score, c.agent_id))
     return out
 
@@ -319,8 +375,20 @@ def _overridable(c: Candidate) -> bool:
         not c.eligible
         and c.agent is not None
         and c.agent.crisis_trained
-        and not HARD_BLOCKS.intersection(c.blocked_by)
+        and not _NEVER_OVERRIDDEN.intersection(c.blocked_by)
     )
+
+
+def _reserved(c: Candidate, strict: bool) -> Candidate:
+    if strict and c.eligible:
+        return replace(
+            c, eligible=False, blocked_by=(*c.blocked_by, "reserved"), score=c.score - _RESERVE_PENALTY
+        )
+    return replace(c, score=c.score - _RESERVE_PENALTY)
+
+
+def _hold(c: Candidate) -> Candidate:
+    return replace(c, eligible=False, blocked_by=(*c.blocked_by, "crisis_hold"))
 
 
 def _override(c: Candidate) -> Candidate:
@@ -331,7 +399,7 @@ def _override(c: Candidate) -> Candidate:
 def explain(call_id: str, ranked: Sequence[Candidate], *, skipped: int = 3) -> Assignment:
     """The choice among ``ranked`` (the first eligible) with its reason, naming agents set aside."""
     choice = next((c for c in ranked if c.eligible), None)
-    passed = [c for c in ranked if c.blocked_by and not c.eligible and HARD_BLOCKS.isdisjoint(c.blocked_by)]
+    passed = [c for c in ranked if c.blocked_by and not c.eligible and _QUIET_BLOCKS.isdisjoint(c.blocked_by)]
     notes = [
         f"agent {c.agent_id} skipped: {'; '.join(c.reasons[: len(c.blocked_by)])}" for c in passed[:skipped]
     ]
@@ -367,20 +435,25 @@ def assign(
 def ledger_after_call(
     state: AgentState, intensity: Intensity, minutes: float, ended_at: datetime, policy: WellbeingPolicy
 ) -> AgentState:
-    """The agent's state after a call: weighted exposure, the high-intensity streak, any cool-down."""
-    cooldown = state.cooldown_until
+    """The agent's state after a call: weighted exposure, high-intensity streak, any break and cool-down."""
+    pause, cooldown = state.break_until, state.cooldown_until
     if intensity in policy.critical:
-        until = ended_at + timedelta(seconds=policy.cooldown_after_critical_s)
-        cooldown = until if cooldown is None or until > cooldown else cooldown
+        pause = _later(pause, ended_at + timedelta(seconds=policy.break_after_critical_s))
+        cooldown = _later(cooldown, ended_at + timedelta(seconds=policy.cooldown_after_critical_s))
     return replace(
         state,
         exposure_minutes=round(
             state.exposure_minutes + max(0.0, minutes) * policy.intensity_weights[intensity], 3
         ),
         consecutive_high=state.consecutive_high + 1 if intensity in _HIGH_INTENSITY else 0,
+        break_until=pause,
         cooldown_until=cooldown,
         last_call_ended_at=ended_at,
     )
+
+
+def _later(current: datetime | None, until: datetime) -> datetime:
+    return until if current is None or until > current else current
 
 
 def needs_debrief(intensity: Intensity, policy: WellbeingPolicy | None = None) -> bool:

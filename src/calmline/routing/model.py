@@ -5,16 +5,18 @@ inline agents); the pure core in ``core.py`` only reads them. All are frozen and
 
 Example (abridged)::
 
-    version: "2026-11-25.1"
+    version: "2026-11-25.2"
     queues:
       - {id: crisis, skills_required: [crisis], service_level: {answer_pct: 90, within_s: 10}}
     wellbeing:
       max_consecutive_high: 2
-      cooldown_after_critical_s: 600
-      exposure_budget_minutes: 240
-      intensity_weights: {routine: 1.0, distressed: 1.5, high: 2.5, crisis: 4.0}
+      break_after_critical_s: 120
+      cooldown_after_critical_s: 1200
+      exposure_budget_minutes: 540
+      intensity_weights: {routine: 0.0, distressed: 1.0, high: 2.0, crisis: 4.0}
     policy:
       ageing_s_per_step: 30
+      hold_for_crisis_trained_s: 15
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
 
 
 def _default_weights() -> dict[Intensity, float]:
-    return {"routine": 1.0, "distressed": 1.5, "high": 2.5, "crisis": 4.0}
+    return {"routine": 0.0, "distressed": 1.0, "high": 2.0, "crisis": 4.0}
+
+
+def _default_allowance() -> dict[Intensity, float]:
+    return {"routine": 10.0, "distressed": 17.5, "high": 25.0, "crisis": 45.0}
 
 
 def _default_risk_steps() -> dict[Literal["none", "low", "moderate"], float]:
@@ -90,23 +96,41 @@ class WellbeingPolicy(_Model):
     max_consecutive_high: int = Field(
         default=2, ge=1, description="High or crisis calls in a row before a routine one (or a break)."
     )
+    break_after_critical_s: int = Field(
+        default=120, ge=0, description="No calls at all this long after a critical call (decompression)."
+    )
     cooldown_after_critical_s: int = Field(
-        default=600, ge=0, description="No calls this long after a crisis."
+        default=1200, ge=0, description="Routine calls only this long after a critical call."
     )
     exposure_budget_minutes: float = Field(
-        default=240.0, gt=0, description="Intensity-weighted minutes per shift; past it, routine calls only."
+        default=540.0, gt=0, description="Intensity-weighted minutes per shift; past it, routine calls only."
     )
     intensity_weights: dict[Intensity, float] = Field(default_factory=_default_weights)
     critical: frozenset[Intensity] = Field(
         default=frozenset({"crisis"}), description="Intensities that start a cool-down and need a debrief."
     )
     debrief_within_s: int = Field(default=86_400, gt=0, description="When a debrief task falls due.")
+    allowance_minutes: dict[Intensity, float] = Field(
+        default_factory=_default_allowance,
+        description="A call goes only to an agent whose budget has room for this many minutes of it (about "
+        "twice the usual length, so that long calls rarely run past the budget).",
+    )
+    rotation_margin_minutes: float = Field(
+        default=45.0,
+        ge=0,
+        description="An agent this far above the floor's mean exposure takes lighter calls until the others "
+        "catch up (crisis calls excepted).",
+    )
 
     @model_validator(mode="after")
     def _every_intensity_weighted(self) -> WellbeingPolicy:
-        missing = [i for i in INTENSITIES if i not in self.intensity_weights]
-        if missing:
-            raise ValueError(f"intensity_weights misses: {', '.join(missing)}")
+        for name, table in (
+            ("intensity_weights", self.intensity_weights),
+            ("allowance_minutes", self.allowance_minutes),
+        ):
+            missing = [i for i in INTENSITIES if i not in table]
+            if missing:
+                raise ValueError(f"{name} misses: {', '.join(missing)}")
         if any(w < 0 for w in self.intensity_weights.values()):
             raise ValueError("intensity_weights must not be negative")
         return self
@@ -128,6 +152,37 @@ class RoutingPolicy(_Model):
     )
     prefer_senior_at: float = Field(
         default=0.6, ge=0, le=1, description="Distress from which more experienced agents are preferred."
+    )
+    crisis_trained_for: frozenset[RiskTier] = Field(
+        default=frozenset({"imminent"}),
+        description="Risk tiers that go to a crisis-trained agent first.",
+    )
+    experience_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        description="High-emotion calls: one experience tier is worth this many minutes of exposure.",
+    )
+    reserve_max_wait_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="A call below the crisis tier waits up to this long rather than take one of the last "
+        "crisis-trained agents kept free (0: they only rank last).",
+    )
+    callback_after_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="A routine call (no risk, calm) that has waited this long is offered a callback.",
+    )
+    hold_for_crisis_trained_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="An imminent-risk call waits this long for a crisis-trained agent before any will do.",
+    )
+    keep_crisis_trained_free: int = Field(
+        default=3,
+        ge=0,
+        description="While this many crisis-trained agents or fewer are free, calls below the crisis tier go "
+        "to other agents first.",
     )
 
 
