@@ -47,7 +47,7 @@ app.add_typer(practice_app, name="practice")
 register_aftercall(app)  # report, followups, qa
 register_security(app)  # keys, retention
 err = Console(stderr=True)
-ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest")
+ROLES = ("agent", "supervisor", "qa", "admin", "auditor", "ingest", "routing", "read")
 
 
 def _settings() -> Settings:

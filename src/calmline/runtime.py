@@ -78,17 +78,27 @@ def build_service(
     settings.ensure_data_dir()
     db = make_engine(settings.db_url)
     migrate(db)
+    from calmline.security import install_security
+
+    install_security(db, settings)  # keys, sealing of PHI fields in the log, the retention policy
     clock = clock or SystemClock()
     protocol_store: ProtocolStore | None = None
     if engine is None:
         protocol_store, catalog = open_protocols(settings, db, clock)
         engine = build_engine(protocols=catalog)
     on_append: list[Projector] = []
+    webhooks = None
     if settings.webhooks_file is not None:  # queue signed webhook deliveries in the append transaction
         from calmline.webhooks import WebhookOutbox, load_webhooks
 
-        on_append.append(WebhookOutbox(load_webhooks(settings.webhooks_file)).apply)
-    return CallService(
+        webhooks = load_webhooks(settings.webhooks_file)
+        on_append.append(WebhookOutbox(webhooks).apply)
+    from calmline.routing.desk import RoutingDesk
+    from calmline.routing.loader import load_routing_config
+
+    desk = RoutingDesk(db, load_routing_config(settings.routing_file))
+    on_append.append(desk.apply)
+    service = CallService(
         db,
         engine,
         clock,
@@ -96,6 +106,11 @@ def build_service(
         on_append=on_append,
         protocol_store=protocol_store,
     )
+    desk.attach(service)
+    from calmline.aftercall.followups import FollowupDesk
+
+    service.tick_hooks.append(FollowupDesk(db, webhooks=webhooks).tick)  # overdue caring contacts
+    return service
 
 
 class _StderrLogger:

@@ -11,8 +11,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -29,9 +29,13 @@ from calmline.events import (
     Tick,
     parse_event,
 )
+from calmline.security import retention
 from calmline.store.log import DuplicateEventError, SqlEventLog, StoredEvent, dump
 from calmline.store.projections import Projections, utc
 from calmline.store.protocol_sets import ProtocolStore
+
+if TYPE_CHECKING:
+    from calmline.routing.desk import RoutingDesk
 
 log = structlog.get_logger("calmline.service")
 
@@ -99,6 +103,11 @@ class CallService:
         self._listeners: list[Listener] = []
         self._on_append: tuple[Projector, ...] = (self.projections.apply, *on_append)
         self.protocol_store = protocol_store
+        self._after_ingest: list[Callable[[CallService], None]] = []
+        #: Called with the time on every ``tick`` (the runtime adds the after-call checks).
+        self.tick_hooks: list[Callable[[datetime], object]] = []
+        #: calmline's own routing (``routing.desk.RoutingDesk``), when the runtime set one up.
+        self.routing_desk: RoutingDesk | None = None
 
     # -- wiring ---------------------------------------------------------------------------------------
 
@@ -117,12 +126,22 @@ class CallService:
 
     # -- ingest ---------------------------------------------------------------------------------------
 
+    def after_ingest(self, hook: Callable[[CallService], None]) -> None:
+        """Run ``hook(self)`` after every ingest, once the call's lock is released (it may ingest too)."""
+        self._after_ingest.append(hook)
+
     def ingest(self, event: InputEvent) -> IngestResult:
         """Accept one validated input event."""
+        result = self._ingest(event)
+        for hook in self._after_ingest:
+            hook(self)
+        return result
+
+    def _ingest(self, event: InputEvent) -> IngestResult:
         if isinstance(event, AgentStatusChanged):
             stream = f"agent:{event.agent_id}"
             with self._lock(stream):
-                self.log.append(stream, event, (), self.clock.now())
+                self.log.append(stream, event, (), self.clock.now(), self._project)
             return IngestResult("accepted", None, None)
         call_id = event.call_id
         seq = getattr(event, "seq", None)
@@ -186,6 +205,10 @@ class CallService:
         gaps = self._declare_gaps()
         self.fire_deadlines()
         self.refresh_protocols()
+        now = self.clock.now()
+        retention.run_scheduled(self.db, now)  # purge expired PHI when the policy's interval has passed
+        for hook in self.tick_hooks:  # e.g. overdue follow-ups (aftercall.followups.FollowupDesk.tick)
+            hook(now)
         return gaps
 
     def fire_deadlines(self) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from calmline.store.db import sqlite_url
@@ -48,8 +48,44 @@ class Settings(BaseSettings):
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
 
+    # -- routing (calmline.routing; docs/API.md "Routing") ---------------------------------------------------
+    routing_file: Path | None = Field(
+        default=None,
+        description="Routing and wellbeing policy YAML with the agents' roster; the shipped default (no "
+        "roster: the ledger is kept, calls are not assigned) when unset.",
+    )
+
     # -- webhooks for paging systems (calmline.webhooks; docs/API.md "Webhooks") ----------------------------
     webhooks_file: Path | None = Field(
         default=None, description="YAML file of signed webhook endpoints; none configured when unset."
     )
     webhooks_interval_s: float = Field(default=1.0, gt=0, description="How often due deliveries are sent.")
+
+    # -- security (calmline.security; docs/SECURITY.md) ----------------------------------------------------
+    encrypt_at_rest: bool = Field(
+        default=True, description="Encrypt PHI fields of the event log (AES-GCM, envelope keys)."
+    )
+    keys_file: Path | None = Field(
+        default=None,
+        description="JSON file of key-encryption keys; default <data_dir>/keys.json (created 0600 when the "
+        "embedded store is used).",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption keys from the environment instead of a file: base64 of 32 bytes, or "
+        "'id:base64,id:base64' (the first is active).",
+    )
+    retention_file: Path | None = Field(
+        default=None, description="YAML retention policy per data class; shipped defaults when unset."
+    )
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="How often the server purges.")
+    login_max_failures: int = Field(default=5, ge=1, description="Failed logins before a username locks.")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="How long a locked username waits.")
+    login_ip_max_failures: int = Field(
+        default=30, ge=1, description="Failed logins from one address within the lockout window before 429."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins (scheme://host[:port]) allowed to send cookie-authenticated writes, e.g. "
+        "the public name behind a reverse proxy. No CORS headers are ever sent.",
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from calmline.runtime import build_engine
+from calmline.runtime import build_engine, configure_logging
 from calmline.settings import Settings
 from calmline.sim.demo import next_round, run_demo
 from calmline.sim.scenario import builtin_ids, builtin_scenarios
@@ -44,6 +44,7 @@ def check_shape(summary: dict) -> None:
 
 
 def test_headless_demo_summary_has_the_right_shape(tmp_path: Path, capsys):
+    configure_logging("info")  # as the CLI does: logs on stderr, the summary alone on stdout
     settings = Settings(data_dir=tmp_path)
     summary = run_demo(
         settings, headless=True, duration=None, speed=1.0, loop=False, engine=build_engine(keyword_registry())

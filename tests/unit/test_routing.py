@@ -108,7 +108,7 @@ def test_heavy_calls_to_the_least_exposed_light_calls_to_the_most_exposed() -> N
     distressed = rank_agents(call("d", "low", distress=0.7), agents, states, CONFIG, NOW)
     assert [c.agent_id for c in distressed] == ["c", "b", "a"]
     # a routine call: rotation gives the light call to the most exposed agent
-    assert [c.agent_id for c in rank_agents(call("x"), agents, states, CONFIG, NOW)][0] == "a"
+    assert next(c.agent_id for c in rank_agents(call("x"), agents, states, CONFIG, NOW)) == "a"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def test_arrivals_follow_the_offered_load() -> None:
     expected = cfg.occupancy * cfg.agents * cfg.hours * 3600 / mean_handle_s(cfg)
     assert 0.85 * expected < len(arrivals) < 1.15 * expected
     assert arrivals == generate_arrivals(cfg, floor, seed=11)
-    assert all(a.at_s < b.at_s for a, b in zip(arrivals, arrivals[1:], strict=False))
+    assert all(a.at_s < b.at_s for a, b in itertools.pairwise(arrivals))
     kinds = {a.intensity for a in arrivals}
     assert kinds <= {"routine", "distressed", "high", "crisis"} and "routine" in kinds
 
@@ -118,5 +119,5 @@ def test_cli_prints_the_json_report_and_draws_reproducible_plots(tmp_path: Path)
     assert names == ["exposure_per_agent.png", "service_level_by_hour.png", "waits_by_tier.png"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    table = runner.invoke(app, args[:-3] + ["--config", str(cfg)])
+    table = runner.invoke(app, [*args[:-3], "--config", str(cfg)])
     assert table.exit_code == 0 and "crisis_answered_by_crisis_trained" in table.stdout

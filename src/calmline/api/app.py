@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
 from calmline.api.routes import alerts, auth, calls, events, health, history, live, protocols, routing
+from calmline.api.routes.aftercall import router as aftercall_router
 from calmline.api.routes.postcall import router as postcall_router
+from calmline.api.routes.practice import router as practice_router
 from calmline.api.ws import LiveHub
 from calmline.api.ws import router as ws_router
 from calmline.clock import Clock
@@ -39,6 +41,8 @@ ROUTERS = (
     routing.router,
     live.router,
     postcall_router,
+    aftercall_router,
+    practice_router,
     ws_router,
 )
 

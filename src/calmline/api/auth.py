@@ -20,13 +20,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine, delete, insert, select, update
 
+from calmline.api import permissions
 from calmline.store.projections import utc
 from calmline.store.schema import api_keys, sessions, users
 
 #: Roles a person can hold.
-USER_ROLES: frozenset[str] = frozenset({"agent", "supervisor", "qa", "admin", "auditor"})
-#: Roles an API key can hold: any person's role, or ``ingest`` for telephony/speech-to-text integrations.
-KEY_ROLES: frozenset[str] = USER_ROLES | {"ingest"}
+USER_ROLES: frozenset[str] = frozenset(permissions.USER_ROLES)
+#: Roles an API key can hold: a scope (``ingest`` for telephony/speech-to-text, ``routing`` for the ACD,
+#: ``read`` for reporting: calls and alerts without words), or, for older keys, any person's role.
+KEY_ROLES: frozenset[str] = USER_ROLES | set(permissions.KEY_SCOPES)
 
 SESSION_PREFIX = "cs_"
 KEY_PREFIX = "cl_"

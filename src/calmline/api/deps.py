@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
 
+from calmline.api import permissions
 from calmline.api.auth import Principal, authenticate
 from calmline.api.errors import ApiError
 from calmline.clock import Clock
@@ -73,6 +74,9 @@ def resolve_principal(conn: HTTPConnection, *, allow_query: bool = False) -> Pri
 
 
 def current_principal(request: Request) -> Principal:
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):  # already resolved for this request (one lookup per request)
+        return known
     principal = resolve_principal(request)
     if principal is None:
         raise ApiError(
@@ -102,13 +106,14 @@ def require_roles(*roles: str) -> Callable[[Request], Principal]:
     return dependency
 
 
-#: Roles that may read a call's utterance text; everyone else sees "[redacted]".
-TEXT_ROLES: frozenset[str] = frozenset({"supervisor", "agent", "qa"})
-READ_CALL_ROLES = ("agent", "supervisor", "qa", "admin", "auditor")
-REVIEW_ROLES = ("supervisor", "qa", "admin", "auditor")
-ACTION_ROLES = ("supervisor", "admin", "agent")
-INGEST_ROLES = ("ingest", "admin")
-LIVE_ROLES = frozenset({"supervisor", "qa", "admin", "agent"})
+#: Role sets come from the matrix (``calmline.api.permissions``, docs/SECURITY.md).
+TEXT_ROLES: frozenset[str] = permissions.TEXT_ROLES
+READ_CALL_ROLES = tuple(sorted(permissions.READ_CALL))
+REVIEW_ROLES = tuple(sorted(permissions.REVIEW))
+ACTION_ROLES = tuple(sorted(permissions.ACTION))
+INGEST_ROLES = tuple(sorted(permissions.INGEST))
+ROUTING_ROLES = tuple(sorted(permissions.ROUTING))
+LIVE_ROLES = permissions.LIVE
 
 #: Any signed-in user or key.
 CurrentUser = Annotated[Principal, Depends(current_principal)]
@@ -120,3 +125,7 @@ Reviewer = Annotated[Principal, Depends(require_roles(*REVIEW_ROLES))]
 Actor = Annotated[Principal, Depends(require_roles(*ACTION_ROLES))]
 #: May send events.
 IngestClient = Annotated[Principal, Depends(require_roles(*INGEST_ROLES))]
+#: Roles without the words that may open one call's words with a reason (break-glass).
+BreakGlassUser = Annotated[Principal, Depends(require_roles(*sorted(permissions.BREAK_GLASS_ROLES)))]
+#: Reviews break-glass access.
+BreakGlassReviewer = Annotated[Principal, Depends(require_roles(*sorted(permissions.BREAK_GLASS_REVIEWERS)))]

@@ -9,6 +9,7 @@ quotes the input is replaced by a generic one.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ _CODES: dict[int, str] = {
     503: "not_ready",
 }
 _MAX_LOC = 200
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,39}|\d{1,6}")
 
 
 class ApiError(Exception):
@@ -86,7 +88,10 @@ def clean_errors(errors: Iterable[Mapping[str, Any]], *, skip_loc: int = 0) -> l
     """Pydantic errors as ``{"loc", "msg"}`` pairs, with the client's input stripped."""
     out: list[dict[str, str]] = []
     for err in errors:
-        loc_parts = [str(p) for p in tuple(err.get("loc", ()))[skip_loc:]]
+        # A location part can be a key the client chose (an unknown field): only name-like ones are echoed.
+        loc_parts = [
+            p if _NAME.fullmatch(p) else "<field>" for p in map(str, tuple(err.get("loc", ()))[skip_loc:])
+        ]
         if str(err.get("type", "")).startswith("union_tag_"):
             loc_parts.append(str((err.get("ctx") or {}).get("discriminator", "type")).strip("'\""))
         loc = ".".join(loc_parts)[:_MAX_LOC]
@@ -185,7 +190,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the JSON error handlers on ``app``."""
+    """Register the JSON error handlers on ``app``, and the security middleware (headers, cross-site check).
+
+    The middleware reads ``app.state.settings`` (``CALMLINE_ENV``, ``CALMLINE_ALLOWED_ORIGINS``) when present.
+    """
+    from calmline.security.web import SecurityMiddleware
+
+    settings = getattr(app.state, "settings", None)
+    app.add_middleware(
+        SecurityMiddleware,
+        prod=getattr(settings, "env", "dev") == "prod",
+        allowed_origins=tuple(getattr(settings, "allowed_origins", ()) or ()),
+    )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation)

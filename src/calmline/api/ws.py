@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -24,6 +25,8 @@ from calmline.api.deps import INGEST_ROLES, LIVE_ROLES, resolve_principal
 from calmline.api.errors import ApiError, decode_json, error_body
 from calmline.api.ingest import batch_items, ingest_items, ingest_one, validate_event
 from calmline.api.views import may_read_text, row_message
+from calmline.clock import Clock
+from calmline.practice import is_practice_call
 from calmline.service import CallService
 from calmline.store.log import StoredEvent
 
@@ -36,6 +39,9 @@ CATCH_UP_PAGE = 500
 #: Close code for a client that fell behind (RFC 6455 "try again later").
 CLOSE_TOO_SLOW = 1013
 CLOSE_UNAUTHORIZED = 4401
+#: How often (app clock) a live connection's credentials are checked again: a session that expired, a user
+#: disabled or a key revoked stops receiving rows within this time.
+RECHECK = timedelta(seconds=30)
 #: What sending to or receiving from a client that has gone away raises.
 _GONE: tuple[type[BaseException], ...] = (WebSocketDisconnect, OSError, RuntimeError)
 
@@ -152,7 +158,9 @@ async def live(websocket: WebSocket) -> None:
 
             async def feed() -> None:
                 try:
-                    outcome[0] = await _feed(websocket, service, subscriber, after, show_text)
+                    outcome[0] = await _feed(
+                        websocket, service, subscriber, after, show_text, websocket.app.state.clock
+                    )
                 except _GONE:
                     pass  # the client went away
                 finally:
@@ -160,7 +168,10 @@ async def live(websocket: WebSocket) -> None:
 
             tg.start_soon(_watch_disconnect, websocket, tg.cancel_scope)
             tg.start_soon(feed)
-        if outcome[0] is not None:
+        if outcome[0] == CLOSE_UNAUTHORIZED:
+            with contextlib.suppress(*_GONE):
+                await websocket.close(code=CLOSE_UNAUTHORIZED, reason="credentials revoked or expired")
+        elif outcome[0] is not None:
             log.info("live.overflow", user=principal.name)
             with contextlib.suppress(*_GONE):
                 await websocket.close(code=outcome[0], reason="too slow: reconnect with ?after=<last id>")
@@ -182,26 +193,43 @@ async def _watch_disconnect(websocket: WebSocket, scope: anyio.CancelScope) -> N
 
 
 async def _feed(
-    websocket: WebSocket, service: CallService, subscriber: Subscriber, after: int, show_text: bool
+    websocket: WebSocket,
+    service: CallService,
+    subscriber: Subscriber,
+    after: int,
+    show_text: bool,
+    clock: Clock | None = None,
 ) -> int | None:
-    """Send the catch-up, then live rows; returns a close code when the client fell behind."""
+    """Send the catch-up, then live rows; returns a close code when the client fell behind.
+
+    With ``clock``, the credentials are checked again every ``RECHECK`` before a live row is sent
+    (``CLOSE_UNAUTHORIZED`` once they are gone).
+    """
     last = after
     while True:
         page = await to_thread.run_sync(service.log.read_since, last, CATCH_UP_PAGE)
         for row in page:
-            await websocket.send_json(row_message(row, show_text=show_text))
+            if not is_practice_call(row.stream):  # practice calls never reach the live views
+                await websocket.send_json(row_message(row, show_text=show_text))
         if len(page) < CATCH_UP_PAGE:
             break
         last = page[-1].id
         if subscriber.overflowed:
             return CLOSE_TOO_SLOW
     caught_up = page[-1].id if page else last
+    next_check = clock.now() + RECHECK if clock is not None else None
     while True:
         item = await subscriber.queue.get()
         if item is None:
             return CLOSE_TOO_SLOW
-        if item.id <= caught_up:  # already sent by the catch-up
+        if item.id <= caught_up or is_practice_call(item.stream):  # sent already, or a practice call
             continue
+        if clock is not None and next_check is not None and clock.now() >= next_check:
+            current = await to_thread.run_sync(lambda: resolve_principal(websocket, allow_query=True))
+            if current is None or not current.has_any(LIVE_ROLES):
+                return CLOSE_UNAUTHORIZED
+            show_text = may_read_text(current)
+            next_check = clock.now() + RECHECK
         await websocket.send_json(row_message(item, show_text=show_text))
 
 

@@ -38,6 +38,7 @@ from calmline.events import (
     OutputEvent,
     ProtocolActivated,
     ProtocolsPinned,
+    RoutingDecided,
     SequenceGap,
     SupervisorAction,
     Tick,
@@ -118,7 +119,16 @@ class CallEngine:
                     agent_id=agent,
                     now=event.at,
                 )
-                return self._protocols(state, [pi.Transferred()], event.at)
+                state, outputs = self._protocols(state, [pi.Transferred()], event.at)
+                decision = RoutingDecided(
+                    call_id=state.call_id,
+                    queue=state.queue,
+                    agent_id=agent,
+                    priority=max((SEVERITY_RANK[a.severity] for a in state.alerts), default=0),
+                    reason=event.reason or "transferred",
+                    at=event.at,
+                )
+                return state, (decision, *outputs)
             case CallEnded():
                 state = replace(state, status="ended", disposition=event.disposition, now=event.at)
                 if state.follow_ups_scheduled:

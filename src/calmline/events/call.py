@@ -50,7 +50,9 @@ class CallTransferred(Event):
 
     type: Literal["call.transferred"] = "call.transferred"
     call_id: CallId
-    seq: int = Field(ge=0)
+    seq: int | None = Field(
+        default=None, ge=0, description="From telephony; none when calmline's own routing moves the call."
+    )
     to_queue: str | None = Field(default=None, max_length=64)
     to_agent: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, max_length=256)

@@ -400,13 +400,22 @@ def explain(call_id: str, ranked: Sequence[Candidate], *, skipped: int = 3) -> A
     """The choice among ``ranked`` (the first eligible) with its reason, naming agents set aside."""
     choice = next((c for c in ranked if c.eligible), None)
     passed = [c for c in ranked if c.blocked_by and not c.eligible and _QUIET_BLOCKS.isdisjoint(c.blocked_by)]
-    notes = [
-        f"agent {c.agent_id} skipped: {'; '.join(c.reasons[: len(c.blocked_by)])}" for c in passed[:skipped]
-    ]
-    if len(passed) > skipped:
-        notes.append(f"{len(passed) - skipped} more skipped for wellbeing")
+    return assignment(call_id, choice, passed[:skipped], len(passed), len(ranked))
+
+
+def assignment(
+    call_id: str, choice: Candidate | None, named: Sequence[Candidate], passed: int, considered: int
+) -> Assignment:
+    """The decision in words.
+
+    The choice's reasons, then the agents ``named`` as set aside for wellbeing (best first), then how many
+    more (``passed`` in all) were; ``considered`` agents were ranked.
+    """
+    notes = [f"agent {c.agent_id} skipped: {'; '.join(c.reasons[: len(c.blocked_by)])}" for c in named]
+    if passed > len(named):
+        notes.append(f"{passed - len(named)} more skipped for wellbeing")
     if choice is None:
-        head = "no eligible agent" + (f" among {len(ranked)}" if ranked else "")
+        head = "no eligible agent" + (f" among {considered}" if considered else "")
         return Assignment(call_id, None, "; ".join([head, *notes]))
     return Assignment(call_id, choice.agent_id, "; ".join([", ".join(choice.reasons), *notes]))
 

@@ -373,13 +373,17 @@ def run_policy(
                 return
             arr = callbacks[0]
             call = replace(_waiting_call(arr), waiting_since=at)
-            states = {k: replace(free[k].state, available=True) for k in free}
+            states = floor_states(free)
             pool = [free[k].spec.agent for k in sorted(free)]
             decision = explain(arr.call_id, rank_agents(call, pool, states, routing, at))
             if decision.agent_id is None:
                 return
             callbacks.pop(0)
             start(arr, free[decision.agent_id], now, callback=True)
+
+    def floor_states(free: dict[str, _Floor]) -> dict[str, AgentState]:
+        # Every agent's state (the rotation margin compares with the whole floor), free ones available.
+        return {a.spec.agent.id: replace(a.state, available=a.spec.agent.id in free) for a in agents}
 
     def longest_idle(pool: Sequence[_Floor]) -> _Floor:
         return min(pool, key=lambda a: (a.idle_since, a.spec.agent.id))
@@ -420,7 +424,7 @@ def run_policy(
             assert call is not None
             del pending[call.call_id]
             pool = [free[k].spec.agent for k in sorted(free)]
-            states = {k: replace(free[k].state, available=True) for k in free}
+            states = floor_states(free)
             ranked = rank_agents(call, pool, states, routing, at)
             decision = explain(call.call_id, ranked)
             if decision.agent_id is None:

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -81,6 +83,14 @@ def run_demo(
     return None
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The settings with the demo floor's roster (``resources/routing/demo.yaml``) unless one is set."""
+    if settings.routing_file is not None:
+        return settings
+    floor = resources.files("calmline.resources").joinpath("routing", "demo.yaml")
+    return settings.model_copy(update={"routing_file": Path(str(floor))})
+
+
 # -- headless -----------------------------------------------------------------------------------------
 
 
@@ -96,7 +106,9 @@ def run_headless(
     """Play every scenario into a fresh embedded store, replay every call, print and return the summary."""
     began = time.monotonic()
     scenarios = list(scenarios) if scenarios is not None else builtin_scenarios()
-    fresh = settings.model_copy(update={"data_dir": settings.data_dir / HEADLESS_DIR, "database_url": None})
+    fresh = demo_settings(settings).model_copy(
+        update={"data_dir": settings.data_dir / HEADLESS_DIR, "database_url": None}
+    )
     fresh.ensure_data_dir()
     for suffix in ("", "-wal", "-shm"):
         (fresh.data_dir / f"calmline.db{suffix}").unlink(missing_ok=True)
@@ -141,6 +153,7 @@ def run_live(
         raise RuntimeError(
             "the demo creates accounts with a published password; refusing with CALMLINE_ENV=prod"
         )
+    settings = demo_settings(settings)
     service = build_service(settings, engine=engine)
     setup = provision(settings, service)
     app = create_app(settings, service=service)

@@ -1,4 +1,10 @@
-"""The append-only event log and the inbox of held events, on SQLAlchemy (SQLite or PostgreSQL)."""
+"""The append-only event log and the inbox of held events, on SQLAlchemy (SQLite or PostgreSQL).
+
+PHI fields are sealed on the way in and opened on the way out by the engine's ``PayloadCipher``
+(``calmline.security.crypto.FieldCipher``, installed by ``calmline.security.install_security``), so the
+engine, replay and every reader see plain events. Rows stored in clear (written before encryption was
+switched on) are read as they are.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calmline.events import AnyEvent, Event, parse_event
@@ -18,6 +25,53 @@ from calmline.store.schema import events, held_events
 
 class DuplicateEventError(Exception):
     """The (stream, seq) pair is already in the log."""
+
+
+class PayloadCipher(Protocol):
+    """Seals the PHI fields of a payload for storage and opens them again."""
+
+    def seal(self, stream: str, type_: str, payload: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """The payload as stored."""
+        ...
+
+    def open(self, stream: str, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as written."""
+        ...
+
+
+_CIPHERS: WeakKeyDictionary[Engine, PayloadCipher] = WeakKeyDictionary()
+SEALED = "$enc"
+
+
+def set_cipher(engine: Engine, cipher: PayloadCipher | None) -> None:
+    """Seal PHI fields of everything later appended through ``engine`` (None: store in clear)."""
+    if cipher is None:
+        _CIPHERS.pop(engine, None)
+    else:
+        _CIPHERS[engine] = cipher
+
+
+def cipher_for(engine: Engine) -> PayloadCipher | None:
+    """The cipher installed for ``engine``, if any."""
+    return _CIPHERS.get(engine)
+
+
+def _opener(engine: Engine) -> PayloadCipher:
+    cipher = _CIPHERS.get(engine)
+    if cipher is None:
+        # A sealed row read by a process that never installed keys (a CLI command): keys from the environment.
+        from calmline.security import cipher_from_environment
+
+        cipher = cipher_from_environment(engine)
+    return cipher
+
+
+def open_payload(engine: Engine, stream: str, type_: str, stored: str | dict[str, Any]) -> dict[str, Any]:
+    """A stored payload (JSON text or parsed) with its sealed fields opened."""
+    payload = json.loads(stored) if isinstance(stored, str) else stored
+    if SEALED in payload:
+        return _opener(engine).open(stream, type_, payload)
+    return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +135,10 @@ class SqlEventLog:
             DuplicateEventError: the input's ``seq`` is already in the stream.
         """
         seq = getattr(inp, "seq", None)
+        cipher = _CIPHERS.get(self.engine)
+        # Sealed before the transaction: a new day's data key is written in a transaction of its own.
+        plain = [dump(e) for e in (inp, *outputs)]
+        sealed = [_encode(cipher.seal(stream, p["type"], p, recorded_at) if cipher else p) for p in plain]
         try:
             with self.engine.begin() as conn:
                 last = conn.execute(select(func.max(events.c.pos)).where(events.c.stream == stream)).scalar()
@@ -93,7 +151,7 @@ class SqlEventLog:
                         "type": inp.type,
                         "seq": seq,
                         "cause": None,
-                        "payload": dump(inp),
+                        "payload": plain[0],
                         "recorded_at": recorded_at,
                     }
                 ]
@@ -106,15 +164,13 @@ class SqlEventLog:
                             "type": out.type,
                             "seq": None,
                             "cause": pos,
-                            "payload": dump(out),
+                            "payload": plain[i],
                             "recorded_at": recorded_at,
                         }
                     )
                 stored: list[StoredEvent] = []
-                for row in rows:
-                    new_id = conn.execute(
-                        insert(events).values(**{**row, "payload": _encode(row["payload"])})
-                    )
+                for row, text in zip(rows, sealed, strict=True):
+                    new_id = conn.execute(insert(events).values(**{**row, "payload": text}))
                     key = new_id.inserted_primary_key
                     stored.append(StoredEvent(id=int(key[0]) if key else 0, **row))
                 if project is not None:
@@ -139,13 +195,13 @@ class SqlEventLog:
         if kind is not None:
             query = query.where(events.c.kind == kind)
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query.order_by(events.c.pos))]
+            return [self._row(r) for r in conn.execute(query.order_by(events.c.pos))]
 
     def read_since(self, after_id: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Rows of every stream after a global id, for catch-up and rebuilds."""
         query = select(events).where(events.c.id > after_id).order_by(events.c.id).limit(limit)
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]
+            return [self._row(r) for r in conn.execute(query)]
 
     def last_id(self) -> int:
         """The newest global id (0 for an empty log)."""
@@ -163,13 +219,12 @@ class SqlEventLog:
 
     def hold(self, stream: str, seq: int, payload: dict[str, Any], held_at: datetime) -> bool:
         """Keep an early event until its predecessors arrive; False when it is already held."""
+        cipher = _CIPHERS.get(self.engine)
+        stored = cipher.seal(stream, str(payload.get("type", "")), payload, held_at) if cipher else payload
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(held_events).values(
-                        stream=stream, seq=seq, payload=_encode(payload), held_at=held_at
-                    )
-                )
+                row = {"stream": stream, "seq": seq, "payload": _encode(stored), "held_at": held_at}
+                conn.execute(insert(held_events).values(**row))
         except IntegrityError:
             return False
         return True
@@ -180,23 +235,38 @@ class SqlEventLog:
         if stream is not None:
             query = query.where(held_events.c.stream == stream)
         with self.engine.connect() as conn:
-            return [HeldEvent(r.stream, r.seq, json.loads(r.payload), r.held_at) for r in conn.execute(query)]
+            rows = conn.execute(query).all()
+        return [HeldEvent(r.stream, r.seq, self._held_payload(r.stream, r.payload), r.held_at) for r in rows]
+
+    def _held_payload(self, stream: str, text: str) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(text)
+        return open_payload(self.engine, stream, str(payload.get("type", "")), payload)
 
     def release(self, stream: str, seq: int) -> None:
         """Drop a held event once it has been appended to the log."""
         with self.engine.begin() as conn:
             conn.execute(held_events.delete().where(held_events.c.stream == stream, held_events.c.seq == seq))
 
+    # -- retention and re-encryption: the only writes that change a stored row ---------------------------
 
-def _row(r: Any) -> StoredEvent:
-    return StoredEvent(
-        id=int(r.id),
-        stream=r.stream,
-        pos=r.pos,
-        kind=r.kind,
-        type=r.type,
-        seq=r.seq,
-        cause=r.cause,
-        payload=json.loads(r.payload),
-        recorded_at=r.recorded_at,
-    )
+    def rewrite(self, conn: Connection, row: StoredEvent, payload: dict[str, Any]) -> None:
+        """Replace one row's payload (retention purge, sealing legacy rows), sealed like an append.
+
+        Call it inside ``conn``'s transaction; nothing else about the row changes.
+        """
+        cipher = _CIPHERS.get(self.engine)
+        stored = cipher.seal(row.stream, row.type, payload, row.recorded_at) if cipher else payload
+        conn.execute(update(events).where(events.c.id == row.id).values(payload=_encode(stored)))
+
+    def _row(self, r: Any) -> StoredEvent:
+        return StoredEvent(
+            id=int(r.id),
+            stream=r.stream,
+            pos=r.pos,
+            kind=r.kind,
+            type=r.type,
+            seq=r.seq,
+            cause=r.cause,
+            payload=open_payload(self.engine, r.stream, r.type, r.payload),
+            recorded_at=r.recorded_at,
+        )

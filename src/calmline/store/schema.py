@@ -205,3 +205,131 @@ Index(
     webhook_outbox.c.next_attempt_at,
 )
 Index("ix_webhook_outbox_call", webhook_outbox.c.endpoint, webhook_outbox.c.call_id, webhook_outbox.c.id)
+
+# -- after the call (calmline.aftercall): QA overrides, follow-up tasks, patient feedback (migration 0004) ---
+qa_reviews = Table(
+    "qa_reviews",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("call_id", String(160), nullable=False),
+    Column("form_id", String(64), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("auto_score", Float, nullable=True),
+    Column("comment", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index(
+    "ix_qa_reviews_call", qa_reviews.c.call_id, qa_reviews.c.item_id, qa_reviews.c.reviewer, qa_reviews.c.id
+)
+Index("ix_qa_reviews_form_item", qa_reviews.c.form_id, qa_reviews.c.item_id)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("followup_id", String(200), primary_key=True),
+    Column("call_id", String(160), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("tier", String(16), nullable=True),
+    Column("protocol", String(80), nullable=True),
+    Column("kind", String(64), nullable=False),
+    Column("source_event_id", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("assignee", String(64), nullable=True),
+    Column("team", String(64), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("outcome", String(32), nullable=True),
+    Column("outcome_note", Text, nullable=True),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("completed_by", String(64), nullable=True),
+    Column("due_notified_at", DateTime(timezone=True), nullable=True),
+    Column("overdue_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_followups_status_due", followups.c.status, followups.c.due_at)
+Index("ix_followups_call", followups.c.call_id)
+
+patient_feedback = Table(
+    "patient_feedback",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("call_id", String(160), nullable=False),
+    Column("external_id", String(128), nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("csat", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("analysis", JSON, nullable=False),
+    Column("distress", Float, nullable=True),
+    Column("risk", Boolean, nullable=False, default=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_by", String(64), nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_patient_feedback_source_external"),
+)
+Index("ix_patient_feedback_call", patient_feedback.c.call_id)
+Index("ix_patient_feedback_received", patient_feedback.c.received_at)
+
+# -- security (calmline.security): wrapped data keys, legal holds, what retention has purged ----------------
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("kek_id", String(64), nullable=False, index=True),
+    Column("wrapped", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rewrapped_at", DateTime(timezone=True), nullable=True),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("reason", String(500), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+retention_marks = Table(
+    "retention_marks",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("data_class", String(32), primary_key=True),
+    Column("purged_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- routing desk (calmline.routing.desk): each agent's wellbeing ledger for the shift, debrief tasks ------
+agent_ledger = Table(
+    "agent_ledger",
+    metadata,
+    Column("agent_id", String(64), primary_key=True),
+    Column("shift_day", String(10), nullable=False),
+    Column("exposure_minutes", Float, nullable=False),
+    Column("consecutive_high", Integer, nullable=False),
+    Column("break_until", DateTime(timezone=True), nullable=True),
+    Column("cooldown_until", DateTime(timezone=True), nullable=True),
+    Column("last_call_ended_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("need_break", Boolean, nullable=False),
+    Column("current_call_id", String(160), nullable=True),
+    Column("segment_started_at", DateTime(timezone=True), nullable=True),
+    Column("calls_today", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+debrief_tasks = Table(
+    "debrief_tasks",
+    metadata,
+    Column("task_id", String(240), primary_key=True),
+    Column("agent_id", String(64), nullable=False),
+    Column("call_id", String(160), nullable=False),
+    Column("intensity", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("assigned_to", String(64), nullable=True),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("done_by", String(64), nullable=True),
+)
+Index("ix_debrief_tasks_status", debrief_tasks.c.status)

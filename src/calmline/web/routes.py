@@ -106,6 +106,38 @@ def call_page(request: Request, call_id: str) -> HTMLResponse:
     return _render(request, "call.html", page="call", title=f"Call {call_id}", call_id=call_id)
 
 
+#: The reports page shows charts the API sends as base64 PNG (``data:`` images; still no inline script).
+REPORTS_CSP = CONTENT_SECURITY_POLICY.replace("img-src 'self'", "img-src 'self' data:")
+
+
+@router.get("/qa/calibration", response_class=HTMLResponse)
+def qa_calibration_page(request: Request) -> HTMLResponse:
+    """QA calibration: agreement per item between reviewers and with the automatic score."""
+    return _render(request, "qa_calibration.html", page="qa", title="QA calibration")
+
+
+@router.get("/qa/{call_id}", response_class=HTMLResponse)
+def qa_page(request: Request, call_id: str) -> HTMLResponse:
+    """One call's QA scorecard: automatic scores with evidence, reviewer overrides with comments."""
+    if not _CALL_ID.fullmatch(call_id):
+        raise HTTPException(status_code=404, detail="no such call")
+    return _render(request, "qa.html", page="qa", title=f"QA {call_id}", call_id=call_id)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request) -> HTMLResponse:
+    """Operations reports with charts, filters and HTML/PDF downloads (supervisors, admins)."""
+    response = _render(request, "reports.html", page="reports", title="Reports")
+    response.headers["Content-Security-Policy"] = REPORTS_CSP
+    return response
+
+
+@router.get("/practice", response_class=HTMLResponse)
+def practice_page(request: Request) -> HTMLResponse:
+    """Practice calls: pick a scenario, answer a simulated caller, read the debrief (trainers: the cohort)."""
+    return _render(request, "practice.html", page="practice", title="Practice")
+
+
 class CalmlineStatic(StaticFiles):
     """``StaticFiles`` with fixed content types, ``nosniff`` and revalidation on every use.
 

@@ -33,9 +33,8 @@ from pydantic import (
 
 from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
 
-#: Output event types a webhook may subscribe to: the alert and protocol lifecycles. Findings and
-#: per-utterance scores are deliberately absent (volume, and they are not pages).
-WEBHOOK_EVENTS: tuple[str, ...] = (
+#: What an endpoint gets when it lists no ``events``: the alert and protocol lifecycles.
+DEFAULT_WEBHOOK_EVENTS: tuple[str, ...] = (
     "alert.raised",
     "alert.acknowledged",
     "alert.escalated",
@@ -43,6 +42,17 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
     "protocol.activated",
     "protocol.exited",
 )
+#: Event types a webhook may subscribe to: the lifecycles above, the end of a call, and the caring-contact
+#: tasks (``followup.due`` when a task opens, ``followup.overdue`` when it is late; ``calmline.aftercall``).
+#: Findings and per-utterance scores are deliberately absent (volume, and they are not pages).
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    *DEFAULT_WEBHOOK_EVENTS,
+    "call.ended",
+    "followup.due",
+    "followup.overdue",
+)
+#: Input events (rather than engine outputs) of the log that are delivered.
+INPUT_WEBHOOK_EVENTS: frozenset[str] = frozenset({"call.ended"})
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 EndpointName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
@@ -67,7 +77,7 @@ class WebhookEndpoint(BaseModel):
     url: str = Field(max_length=2000)
     secret: SecretStr | None = Field(default=None, description="Inline signing secret (16+ characters).")
     secret_env: str | None = Field(default=None, description="Environment variable holding the secret.")
-    events: tuple[str, ...] = Field(default=WEBHOOK_EVENTS, min_length=1)
+    events: tuple[str, ...] = Field(default=DEFAULT_WEBHOOK_EVENTS, min_length=1)
     include_evidence_text: bool = Field(
         default=False, description="Send the caller's words behind each finding (PHI) to this receiver."
     )

@@ -13,19 +13,23 @@ itself never holds transcript text).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import Connection, insert, select
 
-from calmline.store.log import StoredEvent
+from calmline.store.log import StoredEvent, open_payload
 from calmline.store.schema import events, webhook_outbox
-from calmline.webhooks.config import WebhooksConfig
+from calmline.webhooks.config import INPUT_WEBHOOK_EVENTS, WebhooksConfig
 
 log = structlog.get_logger("calmline.webhooks")
 
+#: Calls whose id starts with this are practice calls (``calmline.practice``): never delivered.
+PRACTICE_PREFIX = "practice-"
 #: Finding fields a receiver always gets: enough to explain an alert, never the caller's words.
 FINDING_FIELDS: tuple[str, ...] = (
     "type",
@@ -102,10 +106,16 @@ class WebhookOutbox:
         self.config = config
 
     def apply(self, conn: Connection, rows: Sequence[StoredEvent]) -> None:
-        """Queue one delivery per endpoint for each subscribed output row (an ``on_append`` hook)."""
+        """Queue one delivery per endpoint for each subscribed row (an ``on_append`` hook).
+
+        Outputs of the engine, plus the input events in ``INPUT_WEBHOOK_EVENTS`` (``call.ended``); nothing of
+        a practice call.
+        """
         values: list[dict[str, Any]] = []
         for row in rows:
-            if row.kind != "output":
+            if row.kind != "output" and row.type not in INPUT_WEBHOOK_EVENTS:
+                continue
+            if row.stream.startswith(PRACTICE_PREFIX):  # a training drill must never page anyone
                 continue
             for endpoint in self.config.endpoints:
                 if row.type not in endpoint.events:
@@ -157,7 +167,72 @@ def attach_evidence_text(conn: Connection, body: dict[str, Any]) -> dict[str, An
                     events.c.stream == body["call_id"], events.c.seq == seq, events.c.kind == "input"
                 )
             ).scalar()
-            cache[seq] = str(json.loads(stored).get("text", "")) if stored else ""
+            cache[seq] = (
+                str(open_payload(conn.engine, body["call_id"], "utterance", stored).get("text", ""))
+                if stored
+                else ""
+            )
         text = cache[seq]
         out.append({**finding, "text": [text[a:b] for a, b in spans]})
     return {**body, "data": {**data, "evidence": out}}  # type: ignore[dict-item]
+
+
+def synthetic_event_id(key: str) -> int:
+    """A stable negative id for a delivery that no log row announces (log ids are positive).
+
+    ``webhook_outbox`` is unique on (endpoint, event_id): the same ``key`` queued twice is delivered once.
+    """
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return -(int.from_bytes(digest[:8], "big") >> 2) - 1
+
+
+def queue_event(
+    conn: Connection,
+    config: WebhooksConfig,
+    *,
+    key: str,
+    event_type: str,
+    call_id: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> int:
+    """Queue a delivery of an event that is not in the log (``followup.due``/``followup.overdue``).
+
+    Runs in the caller's transaction; ``key`` identifies the event (queued at most once per endpoint).
+    ``data`` must carry no transcript words. Returns how many endpoints it was queued for.
+    """
+    event_id = synthetic_event_id(key)
+    body = {
+        "v": 1,
+        "type": event_type,
+        "occurred_at": at.isoformat(),
+        "call_id": call_id,
+        "alert_id": None,
+        "data": redact(data),
+    }
+    queued = 0
+    for endpoint in config.endpoints:
+        if event_type not in endpoint.events:
+            continue
+        exists = conn.execute(
+            select(webhook_outbox.c.id).where(
+                webhook_outbox.c.endpoint == endpoint.name, webhook_outbox.c.event_id == event_id
+            )
+        ).first()
+        if exists is not None:
+            continue
+        conn.execute(
+            insert(webhook_outbox).values(
+                endpoint=endpoint.name,
+                event_id=event_id,
+                event_type=event_type,
+                call_id=call_id,
+                alert_id=None,
+                payload=encode(body),
+                created_at=at,
+                attempts=0,
+                next_attempt_at=at,
+            )
+        )
+        queued += 1
+    return queued

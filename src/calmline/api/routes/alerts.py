@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from calmline.api.deps import Reviewer, ServiceDep
 from calmline.api.errors import not_found
+from calmline.practice import is_practice_call
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -21,7 +22,8 @@ def list_alerts(
 
     ``open`` means raised, escalated or acknowledged.
     """
-    return service.projections.list_alerts(status=status, limit=limit)
+    rows = service.projections.list_alerts(status=status, limit=limit)
+    return [a for a in rows if not is_practice_call(a.get("call_id"))]  # training calls stay off the inbox
 
 
 @router.get("/{alert_id}")

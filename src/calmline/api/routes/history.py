@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from calmline.api.deps import Reviewer, ServiceDep
 from calmline.events.findings import Tier
+from calmline.practice import PRACTICE_PREFIX
 from calmline.store.projections import utc
 from calmline.store.schema import alerts, calls, events, findings
 
@@ -67,7 +68,8 @@ async def search_calls(
 
 def find_calls(db: Engine, q: CallQuery) -> list[dict[str, Any]]:
     """The calls matching ``q`` with their review summary (blocking)."""
-    stmt = select(calls)
+    # Practice calls (issue 11) are training: they have their own views, never the operational history.
+    stmt = select(calls).where(~calls.c.call_id.startswith(PRACTICE_PREFIX, autoescape=True))
     if q.date_from is not None:
         stmt = stmt.where(calls.c.started_at >= datetime.combine(q.date_from, time.min, UTC))
     if q.date_to is not None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 
 from calmline.api.auth import Principal
 from calmline.api.deps import LIVE_ROLES, Reviewer, ServiceDep, require_roles
+from calmline.practice import is_practice_call
 from calmline.service import CallService
 from calmline.web.board import board_entry
 
@@ -41,6 +42,8 @@ def _board(service: CallService) -> dict[str, Any]:
     calls = service.projections.list_calls(status="active", limit=1000)
     out = []
     for call in calls:
+        if is_practice_call(call["call_id"]):  # practice calls are training, never on the operational wall
+            continue
         rows = [r for r in service.log.read(call["call_id"]) if r.type != "utterance"]
         out.append({**call, **board_entry(call["call_id"], rows)})
     return {"last_id": last_id, "calls": out}

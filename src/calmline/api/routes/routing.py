@@ -10,18 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from calmline.api.auth import Principal
-from calmline.api.deps import ClockDep, require_roles
+from calmline.api.deps import ROUTING_ROLES, ClockDep, ServiceDep, require_roles
 from calmline.routing.core import AgentState, WaitingCall, explain, intensity_of, priority, rank_agents
+from calmline.routing.desk import RoutingDesk
 from calmline.routing.loader import default_routing_config
 from calmline.routing.model import Agent, RiskTier
+from calmline.service import CallService
 
 router = APIRouter(prefix="/api/routing", tags=["routing"])
 
-RoutingClient = Annotated[Principal, Depends(require_roles("ingest", "admin", "supervisor"))]
+RoutingClient = Annotated[Principal, Depends(require_roles(*ROUTING_ROLES))]
 
 
 class _In(BaseModel):
@@ -87,3 +89,50 @@ def assign_call(body: AssignRequest, _client: RoutingClient, clock: ClockDep) ->
         "choice": decision.agent_id,
         "reason": decision.reason,
     }
+
+
+# -- calmline's own routing desk: the floor, the agent's own view, breaks and debriefs ----------------------
+
+Supervision = Annotated[Principal, Depends(require_roles("supervisor", "admin"))]
+FloorMember = Annotated[Principal, Depends(require_roles("agent", "supervisor", "admin"))]
+
+
+def _desk(service: CallService) -> RoutingDesk:
+    if service.routing_desk is None:
+        raise HTTPException(status_code=404, detail="routing is not configured on this server")
+    return service.routing_desk
+
+
+class BreakIn(_In):
+    need_break: bool
+
+
+@router.get("/floor")
+def floor(_who: Supervision, service: ServiceDep, clock: ClockDep) -> dict[str, Any]:
+    """Every agent with state and wellbeing, calls waiting for an agent, debrief tasks (supervisors)."""
+    return _desk(service).floor(clock.now())
+
+
+@router.get("/me")
+def my_wellbeing(who: FloorMember, service: ServiceDep, clock: ClockDep) -> dict[str, Any]:
+    """The signed-in agent's own exposure, cool-down, streak and open debriefs (agent id = username)."""
+    return _desk(service).agent_view(who.name, clock.now())
+
+
+@router.post("/agents/{agent_id}/break")
+def need_break(
+    agent_id: str, body: BreakIn, who: FloorMember, service: ServiceDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Set or clear "need a break": the agent themself, or a supervisor."""
+    if who.name != agent_id and not who.has_any(("supervisor", "admin")):
+        raise HTTPException(status_code=403, detail="only the agent themself or a supervisor may do that")
+    return _desk(service).set_need_break(agent_id, body.need_break, clock.now())
+
+
+@router.post("/debriefs/{task_id}/done")
+def debrief_done(task_id: str, who: Supervision, service: ServiceDep, clock: ClockDep) -> dict[str, Any]:
+    """Record that a debrief took place (supervisors)."""
+    task = _desk(service).complete_debrief(task_id, who.name, clock.now())
+    if task is None:
+        raise HTTPException(status_code=404, detail="no such debrief task")
+    return task
