@@ -107,6 +107,7 @@ def build_service(
         protocol_store=protocol_store,
     )
     desk.attach(service)
+    desk.record_policy(clock.now())  # the routing policy in force, in the audit log when it changed
     from calmline.aftercall.followups import FollowupDesk
 
     service.tick_hooks.append(FollowupDesk(db, webhooks=webhooks).tick)  # overdue caring contacts

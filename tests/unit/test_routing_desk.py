@@ -140,7 +140,38 @@ def test_routing_api_roles(floor_service: CallService, clock: FakeClock, tmp_pat
         bad = client.post("/api/routing/agents/casey/break", json={"need_break": "x"}, headers=h("boss"))
         assert bad.status_code == 422
         task = floor.json()["debriefs"][0]["task_id"]
+        assert floor.json()["debriefs"][0]["assigned_to"] == "supervisor"  # demo.yaml's debrief_assign_to
+        moved = client.post(
+            f"/api/routing/debriefs/{task}/assign", json={"supervisor": "boss"}, headers=h("boss")
+        )
+        assert moved.status_code == 200 and moved.json()["assigned_to"] == "boss"
+        assert (
+            client.post(f"/api/routing/debriefs/{task}/assign", json={}, headers=h("boss")).status_code == 422
+        )
         done = client.post(f"/api/routing/debriefs/{task}/done", headers=h("boss"))
         assert done.status_code == 200
         assert done.json()["status"] == "done" and done.json()["done_by"] == "boss"
         assert client.post("/api/routing/debriefs/nope/done", headers=h("boss")).status_code == 404
+
+
+def test_break_and_rotation_recommendations(floor_service: CallService, clock: FakeClock) -> None:
+    call_id = _play(floor_service, clock, "active_ideation_plan_means")["active_ideation_plan_means"]
+    desk = floor_service.routing_desk
+    assert desk is not None
+    final = [r.payload for r in floor_service.log.read(call_id) if r.type == "routing.decision"][-1][
+        "agent_id"
+    ]
+    advice = desk.agent_view(final, clock.now())["recommendations"]
+    assert any(a.startswith("cool-down: routine calls only until") for a in advice)
+    assert "debrief with a supervisor (1 due)" in advice
+
+
+def test_the_routing_policy_is_audited_once_per_version(floor_service: CallService, clock: FakeClock) -> None:
+    from calmline.store.audit import AuditLog
+
+    desk = floor_service.routing_desk
+    assert desk is not None
+    entries = AuditLog(floor_service.db).entries(subject_prefix="routing:policy")
+    assert [e.action for e in entries] == ["routing.policy_loaded"]
+    assert entries[0].detail["version"] == desk.config.version and entries[0].detail["agents"] == 9
+    assert desk.record_policy(clock.now()) is False  # unchanged: nothing new

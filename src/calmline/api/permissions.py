@@ -48,6 +48,8 @@ PERMISSIONS: Mapping[tuple[str, str], frozenset[str] | None] = {
     # health and sign-in
     ("GET", "/healthz"): None,
     ("GET", "/readyz"): None,
+    # Prometheus scrape: aggregate counts and latencies, no call ids or text (docs/SCALING.md "Metrics")
+    ("GET", "/metrics"): None,
     ("GET", "/openapi.json"): None,
     ("GET", "/docs"): None,
     ("GET", "/docs/oauth2-redirect"): None,
@@ -65,6 +67,7 @@ PERMISSIONS: Mapping[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/routing/floor"): frozenset({"supervisor", "admin"}),
     ("GET", "/api/routing/me"): frozenset({"agent", "supervisor", "admin"}),
     ("POST", "/api/routing/agents/{agent_id}/break"): frozenset({"agent", "supervisor", "admin"}),
+    ("POST", "/api/routing/debriefs/{task_id}/assign"): frozenset({"supervisor", "admin"}),
     ("POST", "/api/routing/debriefs/{task_id}/done"): frozenset({"supervisor", "admin"}),
     ("WS", "/ws/ingest"): INGEST,
     # calls

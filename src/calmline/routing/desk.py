@@ -20,6 +20,7 @@ Wellbeing data is personal: the API shows an agent only their own row, superviso
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from calmline.routing.core import (
     rank_agents,
 )
 from calmline.routing.model import Agent, Intensity, RiskTier, RoutingConfig
+from calmline.store.audit import AuditLog
 from calmline.store.log import StoredEvent
 from calmline.store.schema import agent_ledger, calls, debrief_tasks
 
@@ -161,7 +163,7 @@ class RoutingDesk:
                         created_at=at,
                         due_at=at + timedelta(seconds=self.config.wellbeing.debrief_within_s),
                         status="open",
-                        assigned_to=None,
+                        assigned_to=self.config.wellbeing.debrief_assign_to,
                         done_at=None,
                         done_by=None,
                     )
@@ -370,21 +372,62 @@ class RoutingDesk:
             status = "break"
         elif status == "available" and cooldown is not None and cooldown > now:
             status = "cooldown"
+        exposure = row["exposure_minutes"] if fresh_day else 0.0
+        streak = row["consecutive_high"] if fresh_day else 0
+        due = sum(1 for t in tasks if t["agent_id"] == agent_id and t["status"] == "open")
+        advice = self._recommendations(exposure, streak, due, cooldown, now)
         return {
             "agent_id": agent_id,
             "name": agent.name if agent is not None else "",
             "tier": agent.tier if agent is not None else None,
             "crisis_trained": agent.crisis_trained if agent is not None else False,
             "status": status,
-            "exposure_minutes": round(row["exposure_minutes"], 1) if fresh_day else 0.0,
+            "exposure_minutes": round(exposure, 1),
             "budget_minutes": budget,
             "cooldown_until": cooldown.isoformat() if cooldown is not None and cooldown > now else None,
-            "consecutive_high": row["consecutive_high"] if fresh_day else 0,
+            "consecutive_high": streak,
             "need_break": bool(row["need_break"]),
             "current_call_id": row["current_call_id"],
             "calls_today": row["calls_today"] if fresh_day else 0,
-            "debriefs_due": sum(1 for t in tasks if t["agent_id"] == agent_id and t["status"] == "open"),
+            "debriefs_due": due,
+            "recommendations": advice,
         }
+
+    def _recommendations(
+        self, exposure: float, streak: int, debriefs: int, cooldown: datetime | None, now: datetime
+    ) -> list[str]:
+        """Break and rotation advice for one agent, in words (the wall and the agent's own view show it)."""
+        wellbeing = self.config.wellbeing
+        out: list[str] = []
+        used = exposure / wellbeing.exposure_budget_minutes
+        if used >= 0.8:
+            out.append(f"take a break: {used:.0%} of the shift's exposure budget used")
+        if streak >= wellbeing.max_consecutive_high:
+            out.append(f"rotate to routine calls: {streak} high-intensity calls in a row")
+        if cooldown is not None and cooldown > now:
+            out.append(f"cool-down: routine calls only until {cooldown.strftime('%H:%M')}")
+        if debriefs:
+            out.append(f"debrief with a supervisor ({debriefs} due)")
+        return out
+
+    def record_policy(self, now: datetime, actor: str = "system") -> bool:
+        """Audit the routing policy in force when it differs from the last one audited; True when recorded."""
+        body = self.config.model_dump_json()
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+        audit = AuditLog(self.db)
+        last = audit.entries(subject_prefix="routing:policy", limit=1)
+        if last and last[-1].detail.get("hash") == digest:
+            return False
+        with self.db.begin() as conn:
+            audit.append(
+                conn,
+                at=now,
+                actor=actor,
+                action="routing.policy_loaded",
+                subject="routing:policy",
+                detail={"version": self.config.version, "hash": digest, "agents": len(self.roster)},
+            )
+        return True
 
     def set_need_break(self, agent_id: str, need_break: bool, now: datetime) -> dict[str, Any]:
         """The agent's own "need a break" flag (routing stops offering them calls while it is set)."""
@@ -392,6 +435,17 @@ class RoutingDesk:
             self._set(conn, agent_id, now, need_break=need_break)
         log.info("routing.need_break", agent_id=agent_id, need_break=need_break)
         return self.agent_view(agent_id, now)
+
+    def assign_debrief(self, task_id: str, supervisor: str) -> dict[str, Any] | None:
+        """Give a debrief task to a supervisor; None when there is no such task."""
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(debrief_tasks).where(debrief_tasks.c.task_id == task_id).values(assigned_to=supervisor)
+            )
+            if not done.rowcount:
+                return None
+            row = conn.execute(select(debrief_tasks).where(debrief_tasks.c.task_id == task_id)).mappings()
+            return _task(dict(row.one()))
 
     def complete_debrief(self, task_id: str, by: str, now: datetime) -> dict[str, Any] | None:
         """Mark a debrief done; None when there is no such task."""
@@ -455,6 +509,7 @@ def _task(t: dict[str, Any]) -> dict[str, Any]:
         "created_at": _aware(t["created_at"]).isoformat(),
         "due_at": _aware(t["due_at"]).isoformat(),
         "status": t["status"],
+        "assigned_to": t["assigned_to"],
         "done_at": _aware(t["done_at"]).isoformat() if t["done_at"] else None,
         "done_by": t["done_by"],
     }

@@ -110,6 +110,11 @@ class WellbeingPolicy(_Model):
         default=frozenset({"crisis"}), description="Intensities that start a cool-down and need a debrief."
     )
     debrief_within_s: int = Field(default=86_400, gt=0, description="When a debrief task falls due.")
+    debrief_assign_to: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The supervisor (username) new debrief tasks are assigned to; unassigned when unset.",
+    )
     allowance_minutes: dict[Intensity, float] = Field(
         default_factory=_default_allowance,
         description="A call goes only to an agent whose budget has room for this many minutes of it (about "

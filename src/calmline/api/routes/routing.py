@@ -15,7 +15,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from calmline.api.auth import Principal
 from calmline.api.deps import ROUTING_ROLES, ClockDep, ServiceDep, require_roles
-from calmline.routing.core import AgentState, WaitingCall, explain, intensity_of, priority, rank_agents
+from calmline.routing.core import (
+    AgentState,
+    WaitingCall,
+    explain,
+    intensity_of,
+    offer_callback,
+    priority,
+    rank_agents,
+)
 from calmline.routing.desk import RoutingDesk
 from calmline.routing.loader import default_routing_config
 from calmline.routing.model import Agent, RiskTier
@@ -88,6 +96,7 @@ def assign_call(body: AssignRequest, _client: RoutingClient, clock: ClockDep) ->
         ],
         "choice": decision.agent_id,
         "reason": decision.reason,
+        "offer_callback": offer_callback(call, now, config.policy),
     }
 
 
@@ -127,6 +136,19 @@ def need_break(
     if who.name != agent_id and not who.has_any(("supervisor", "admin")):
         raise HTTPException(status_code=403, detail="only the agent themself or a supervisor may do that")
     return _desk(service).set_need_break(agent_id, body.need_break, clock.now())
+
+
+class AssignIn(_In):
+    supervisor: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/debriefs/{task_id}/assign")
+def debrief_assign(task_id: str, body: AssignIn, _who: Supervision, service: ServiceDep) -> dict[str, Any]:
+    """Give a debrief task to a supervisor (supervisors)."""
+    task = _desk(service).assign_debrief(task_id, body.supervisor)
+    if task is None:
+        raise HTTPException(status_code=404, detail="no such debrief task")
+    return task
 
 
 @router.post("/debriefs/{task_id}/done")
