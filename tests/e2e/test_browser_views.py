@@ -315,7 +315,7 @@ def test_an_agent_is_sent_from_the_wall_to_their_panel(server: Server, browser: 
     page = signed_in_page(server, browser, problems, user=AGENT, lands_on="agent")
     page.goto(f"{server.url}/wall")
     page.wait_for_url("**/agent")
-    assert page.get_by_role("link", name="My calls").is_visible()
+    page.get_by_role("link", name="My calls").wait_for(state="visible", timeout=5000)
     assert not page.get_by_role("link", name="Live wall").is_visible()
     assert problems == []
     page.close()
