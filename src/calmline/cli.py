@@ -76,8 +76,18 @@ def _db() -> Engine:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default CALMLINE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CALMLINE_PORT).")] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: one process steps what it ingests (default); api: ingest publishes to the Redis bus "
+            "(CALMLINE_BUS_URL) and answers 202; engine: consume the bus and step (docs/SCALING.md)."
+        ),
+    ] = "all",
+    metrics_port: Annotated[
+        int | None, typer.Option(help="--role engine: serve /metrics on this loopback port.")
+    ] = None,
 ) -> None:
-    """Run the API, live feed and pages on the configured store."""
+    """Run the API, live feed and pages on the configured store (or an engine worker, with --role engine)."""
     import uvicorn
 
     from calmline.api.app import create_app
@@ -85,8 +95,20 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level)
+    if role not in ("all", "api", "engine"):
+        raise typer.BadParameter("--role must be all, api or engine")
+    if role == "engine":
+        from calmline.bus.worker import run_engine
+
+        run_engine(settings, metrics_port=metrics_port)
+        return
+    application = create_app(settings)
+    if role == "api":
+        from calmline.bus.worker import api_app
+
+        application = api_app(settings)
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.host,
         port=port or settings.port,
         log_level="warning",
@@ -290,6 +312,25 @@ def bench_routing_cmd(
     from calmline.routing.bench import bench_routing
 
     typer.echo(json.dumps(bench_routing(agents=agents, calls=calls, n=n), indent=2))
+
+
+@bench_app.command("load")
+def bench_load_cmd(
+    calls: Annotated[int, typer.Option(help="Concurrent simulated calls.")] = 500,
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 60.0,
+    workers: Annotated[
+        int,
+        typer.Option(help="Engine workers (Redis + PostgreSQL from CALMLINE_BUS_URL and _DATABASE_URL)."),
+    ] = 0,
+    url: Annotated[
+        str | None, typer.Option(help="A running deployment on loopback instead of starting one.")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between a call's utterances.")] = 4.0,
+) -> None:
+    """Concurrent calls over real WebSockets; utterance-to-live-feed latency. Last line: the JSON report."""
+    from calmline.bench_load import run_load
+
+    typer.echo(json.dumps(run_load(calls, duration, workers=workers, url=url, interval=interval)))
 
 
 @app.command("eval")

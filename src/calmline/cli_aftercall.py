@@ -126,8 +126,8 @@ def followups_list(
 @qa_app.command("validate")
 def qa_validate(path: Annotated[Path, typer.Argument(help="A scorecard form YAML file.")]) -> None:
     """Check a QA form file; errors say FILE:LINE."""
-    from calmline.aftercall.common import ConfigError
     from calmline.aftercall.qa_form import load_form
+    from calmline.configfile import ConfigError
 
     try:
         form = load_form(path)

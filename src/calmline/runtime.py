@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import Engine
@@ -19,6 +20,10 @@ from calmline.service import CallService, Projector
 from calmline.settings import Settings
 from calmline.store.db import make_engine, migrate
 from calmline.store.protocol_sets import ProtocolStore
+
+if TYPE_CHECKING:
+    from calmline.bus.publisher import CommitRelay
+    from calmline.bus.redis_streams import EngineWorker, RedisStreamsBus
 
 log = structlog.get_logger("calmline.runtime")
 
@@ -145,3 +150,44 @@ def configure_logging(level: str = "info", *, json_logs: bool = True) -> None:
         logger_factory=_StderrLogger.factory,
         cache_logger_on_first_use=False,
     )
+
+
+# -- scale-out (issue 9, calmline.bus; docs/SCALING.md) ------------------------------------------------------
+
+
+def build_bus(settings: Settings) -> RedisStreamsBus:
+    """The Redis Streams bus named by ``CALMLINE_BUS_URL``, its consumer groups created.
+
+    Raises:
+        ValueError: no bus URL is configured (the in-process default needs none).
+    """
+    if settings.bus_url is None:
+        raise ValueError("CALMLINE_BUS_URL must be set for --role api or --role engine")
+    from calmline.bus.redis_streams import RedisStreamsBus
+
+    bus = RedisStreamsBus(settings.streams_config())
+    bus.setup()
+    return bus
+
+
+def wire_api(service: CallService, bus: RedisStreamsBus) -> CommitRelay:
+    """``--role api``: ingest publishes to the bus; rows the engines commit come back to the live hub."""
+    from calmline import observability
+    from calmline.bus.publisher import BusPublisher, CommitRelay
+
+    service.publisher = BusPublisher(bus, service)
+    observability.set_depth_source(bus.depth)
+    relay = CommitRelay(bus, service)
+    relay.start()
+    return relay
+
+
+def wire_engine(service: CallService, bus: RedisStreamsBus, name: str | None = None) -> EngineWorker:
+    """``--role engine``: a worker stepping the partitions it leases, announcing what it committed."""
+    from calmline import observability
+    from calmline.bus.publisher import CommitRelay
+    from calmline.bus.redis_streams import EngineWorker
+
+    service.subscribe(CommitRelay(bus, service).announce)
+    observability.set_depth_source(bus.depth)
+    return EngineWorker(bus, service, name)

@@ -7,6 +7,7 @@ that arrives ahead of a missing ``seq`` is held durably in the inbox until the g
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -48,7 +49,7 @@ Projector = Callable[[Connection, Sequence[StoredEvent]], None]
 class IngestResult:
     """What happened to one ingested event."""
 
-    status: Literal["accepted", "duplicate", "held"]
+    status: Literal["accepted", "duplicate", "held", "queued"]
     call_id: str | None
     seq: int | None
     outputs: tuple[dict[str, Any], ...] = ()
@@ -108,6 +109,14 @@ class CallService:
         self.tick_hooks: list[Callable[[datetime], object]] = []
         #: calmline's own routing (``routing.desk.RoutingDesk``), when the runtime set one up.
         self.routing_desk: RoutingDesk | None = None
+        #: Scale-out (issue 9, ``calmline.bus``): with ``--role api`` ingest hands events to this publisher
+        #: (the Redis Streams bus) and an engine worker steps them; None steps them here (the default).
+        self.publisher: Callable[[InputEvent], IngestResult] | None = None
+        #: SQLite has one writer: steps queue here, in order, rather than in its busy handler, whose back-off
+        #: (up to 100 ms a try) put 0.5-2 s tails on concurrent ingest (docs/BENCHMARKS.md "Load").
+        self._writer: threading.RLock | contextlib.nullcontext[None] = (
+            threading.RLock() if db.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     # -- wiring ---------------------------------------------------------------------------------------
 
@@ -132,7 +141,10 @@ class CallService:
 
     def ingest(self, event: InputEvent) -> IngestResult:
         """Accept one validated input event."""
-        result = self._ingest(event)
+        if self.publisher is not None:  # --role api: an engine worker steps it (calmline.bus)
+            return self.publisher(event)
+        with self._writer:
+            result = self._ingest(event)
         for hook in self._after_ingest:
             hook(self)
         return result
@@ -182,6 +194,16 @@ class CallService:
             return IngestResult("duplicate", call_id, getattr(event, "seq", None), detail="already recorded")
         self._remember(call_id, new_state)
         self._publish(rows)
+        # -- caller continuity (issue 12, docs/CONTINUITY.md) -------------------------------------------
+        # A known caller's history is an input written into this call's own log right after call.started,
+        # so replay applies the continuity rules to exactly the history the call started with.
+        if event.type == "call.started":
+            from calmline.continuity.history import history_at_start  # store-bound: imported late
+
+            history = history_at_start(self, event)
+            if history is not None:
+                self._step(history)
+        # -----------------------------------------------------------------------------------------------
         return IngestResult(
             "accepted", call_id, getattr(event, "seq", None), tuple(r.payload for r in rows[1:])
         )
@@ -202,6 +224,8 @@ class CallService:
 
     def tick(self) -> list[SequenceGap]:
         """Time passes: declare stale gaps, fire missed protocol deadlines, pick up new protocol sets."""
+        if self.publisher is not None:  # --role api: the engine workers' ticker does this (calmline.bus)
+            return []
         gaps = self._declare_gaps()
         self.fire_deadlines()
         self.refresh_protocols()
@@ -239,10 +263,10 @@ class CallService:
         log.info("protocols.reloaded", protocol_set=latest)
         return True
 
-    def _declare_gaps(self) -> list[SequenceGap]:
+    def _declare_gaps(self, only: str | None = None) -> list[SequenceGap]:
         now = self.clock.now()
         declared: list[SequenceGap] = []
-        streams = sorted({h.stream for h in self.log.held()})
+        streams = sorted({h.stream for h in self.log.held(only)})
         for call_id in streams:
             with self._lock(call_id):
                 held = self.log.held(call_id)
@@ -277,6 +301,20 @@ class CallService:
     def _project(self, conn: Connection, rows: Sequence[StoredEvent]) -> None:
         for project in self._on_append:
             project(conn, rows)
+
+    # -- scale-out hooks (issue 9, calmline.bus) ----------------------------------------------------------
+
+    def evict(self) -> None:
+        """Forget every cached state: an engine worker that takes over a partition re-folds from the log."""
+        self._cache.clear()
+
+    def declare_gaps(self, call_id: str) -> list[SequenceGap]:
+        """Declare the call's stale gap, if any (the partition owner does this for the bus ticker)."""
+        return self._declare_gaps(call_id)
+
+    def relay(self, rows: Sequence[StoredEvent]) -> None:
+        """Hand rows another process committed to this process's listeners (``--role api``: the live hub)."""
+        self._publish(rows)
 
     def _remember(self, call_id: str, state: CallState) -> None:
         self._cache[call_id] = state

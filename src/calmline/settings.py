@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from calmline.store.db import sqlite_url
+
+if TYPE_CHECKING:
+    from calmline.bus.redis_streams import StreamsConfig
 
 
 class Settings(BaseSettings):
@@ -89,3 +92,33 @@ class Settings(BaseSettings):
         description="Extra origins (scheme://host[:port]) allowed to send cookie-authenticated writes, e.g. "
         "the public name behind a reverse proxy. No CORS headers are ever sent.",
     )
+
+    # -- scale-out bus (calmline.bus; docs/SCALING.md) ------------------------------------------------------
+    bus_url: str | None = Field(
+        default=None,
+        description="Redis URL of the Redis Streams bus (e.g. redis://127.0.0.1:6379/0); unset: the "
+        "in-process bus (embedded default, needs no Redis). Required by `calmline serve --role api|engine`.",
+    )
+    bus_prefix: str = Field(default="calmline", description="Prefix of every Redis key the bus uses.")
+    bus_partitions: int = Field(default=8, ge=1, le=1024, description="Partitions (streams) by call id.")
+    bus_max_depth: int = Field(
+        default=10_000, ge=1, description="Bus depth past which ingest answers 429 for calm calls."
+    )
+    bus_max_deliveries: int = Field(default=5, ge=1, description="Deliveries before a dead letter.")
+    bus_claim_idle_ms: int = Field(
+        default=3_000, ge=100, description="Idle time after which a dead worker's entries are reclaimed."
+    )
+
+    def streams_config(self) -> StreamsConfig:
+        """The Redis Streams bus configuration (``bus_url`` must be set)."""
+        from calmline.bus.redis_streams import StreamsConfig
+
+        return StreamsConfig(
+            url=self.bus_url or "redis://127.0.0.1:6379/0",
+            prefix=self.bus_prefix,
+            partitions=self.bus_partitions,
+            max_depth=self.bus_max_depth,
+            max_deliveries=self.bus_max_deliveries,
+            claim_idle_ms=self.bus_claim_idle_ms,
+            lease_ms=self.bus_claim_idle_ms,
+        )

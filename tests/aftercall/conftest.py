@@ -31,10 +31,16 @@ def played(db: Engine, call_engine: CallEngine) -> tuple[CallService, FakeClock]
 
 
 def quiet_call(
-    service: CallService, call_id: str, *, at: datetime, queue: str = "general", agent: str | None = "ana"
+    service: CallService,
+    call_id: str,
+    *,
+    at: datetime,
+    queue: str = "general",
+    agent: str | None = "ana",
+    site: str | None = None,
 ) -> None:
     """A short calm call (no risk), for counts and agent exposure."""
-    service.ingest(CallStarted(call_id=call_id, queue=queue, agent_id=agent, started_at=at))
+    service.ingest(CallStarted(call_id=call_id, queue=queue, agent_id=agent, site=site, started_at=at))
     service.ingest(
         UtteranceReceived(
             call_id=call_id,

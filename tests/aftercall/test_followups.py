@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from calmline.aftercall.common import ConfigError
 from calmline.aftercall.followup_policy import load_policy, parse_policy
 from calmline.aftercall.followups import FollowupDesk, FollowupError
 from calmline.clock import FakeClock
+from calmline.configfile import ConfigError
 from calmline.service import CallService
 from calmline.store.audit import AuditLog
 from calmline.store.schema import webhook_outbox

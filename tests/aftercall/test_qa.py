@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine
 
-from calmline.aftercall.common import ConfigError
 from calmline.aftercall.qa_form import load_form, parse_form, score_call
 from calmline.aftercall.qa_reviews import QaReviews, Review, calibrate, scorecard
+from calmline.configfile import ConfigError
 from calmline.events import CallerVerified, CallStarted, Finding, FindingEmitted
 from calmline.postcall import call_events
 from calmline.store.audit import AuditLog

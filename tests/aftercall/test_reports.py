@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from calmline.aftercall.common import CallFilter, percentile
@@ -130,9 +129,14 @@ def test_output_is_identical_for_the_same_data(center) -> None:  # type: ignore[
     assert b"CreationDate" not in pdf
 
 
-def test_site_filter_is_refused_while_calls_carry_no_site(db: Engine) -> None:
-    with pytest.raises(ValueError, match="no site"):
-        build_report(db, CallFilter(site="north"))
+def test_site_filter(played) -> None:  # type: ignore[no-untyped-def]
+    service, _ = played
+    quiet_call(service, "north-1", at=START, site="north")
+    quiet_call(service, "south-1", at=START, site="south")
+    quiet_call(service, "south-2", at=START + timedelta(hours=1), site="south")
+    assert _value(build_report(service.db, CallFilter(site="north")), "overview", "Calls") == 1
+    assert _value(build_report(service.db, CallFilter(site="south")), "overview", "Calls") == 2
+    assert _value(build_report(service.db), "overview", "Calls") == 3
 
 
 def test_percentile_interpolates() -> None:

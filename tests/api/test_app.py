@@ -14,7 +14,7 @@ from calmline.service import CallService
 from calmline.settings import Settings
 from calmline.store.db import make_engine
 
-PUBLIC = {"/healthz", "/readyz", "/api/auth/login"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/api/auth/login"}
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:

@@ -53,7 +53,7 @@ def test_headless_demo_summary_has_the_right_shape(tmp_path: Path, capsys):
     check_shape(summary)
     assert summary["alerts_by_call"]["demo-calm_appointment-1"] == []
     assert summary["alerts_by_call"]["demo-active_ideation_plan_means-1"] == ["suicide_risk"]
-    assert summary["alerts_by_severity"] == {"warning": 2, "high": 4, "critical": 4}
+    assert summary["alerts_by_severity"] == {"warning": 3, "high": 4, "critical": 5}
     # The stub's fixed phrases raise the expected alerts; the protocols and their steps follow the shipped
     # analyzers' findings, checked in full by the next tests.
     assert [f for f in summary["expectation_failures"] if "protocol" not in f] == []
@@ -121,3 +121,23 @@ def test_live_demo_serves_and_feeds_calls(tmp_path: Path):
         assert next_round(service) >= 2  # at least one round of calls reached the store
     finally:
         service.db.dispose()
+
+
+def test_in_the_demo_the_repeat_caller_rings_back_and_the_agent_sees_his_history(tmp_path: Path) -> None:
+    from calmline.continuity.timeline import caller_timeline
+    from calmline.runtime import build_service
+
+    scenarios = [s for s in builtin_scenarios() if s.id.startswith("repeat_caller_")]
+    summary = run_demo(
+        Settings(data_dir=tmp_path), headless=True, loop=False, scenarios=scenarios, speed=1.0, duration=None
+    )
+    assert summary is not None and summary["expectation_failures"] == []
+    service = build_service(Settings(data_dir=tmp_path / "headless-demo"))
+    second = "demo-repeat_caller_second-1"
+    kinds = [r.type for r in service.log.read(second)]
+    assert "caller.history" in kinds and "caller.flagged" in kinds
+    timeline = caller_timeline(service.db, "demo-caller-rowan", exclude_call=second)
+    calls = [(c["highest_tier"], c["protocols"]) for c in timeline["calls"]]
+    assert calls == [("imminent", ["suicide_imminent"])]
+    assert timeline["open_followups"] and timeline["safety_plan"]["plan"]["help_contacts"] == ["my brother"]
+    service.db.dispose()

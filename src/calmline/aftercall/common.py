@@ -6,12 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select
 
-from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
 from calmline.store.schema import calls
 
 #: Calls whose id starts with this, or in this queue, are practice (training) calls: never in reports,
@@ -23,35 +21,6 @@ _PRACTICE_COLUMNS = ("practice", "is_practice")
 #: Tiers from lowest to highest.
 TIER_ORDER: tuple[str, ...] = ("low", "moderate", "high", "imminent")
 TIER_RANK: dict[str, int] = {t: k for k, t in enumerate(TIER_ORDER)}
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """A configuration file that cannot be used: ``file``, 1-based ``line`` and ``reason``."""
-
-    def __init__(self, file: str, line: int, reason: str) -> None:
-        super().__init__(f"{file}:{line}: {reason}")
-        self.file = file
-        self.line = line
-        self.reason = reason
-
-
-def parse_config(model: type[M], text: str, file: str) -> M:
-    """Validate one YAML document against ``model``; errors say ``FILE:LINE: reason`` (as the protocols)."""
-    try:
-        data, node = parse_yaml(text, file)
-    except ProtocolError as exc:
-        raise ConfigError(exc.file, exc.line, exc.reason) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(file, line_of(node, ()), "the file must be a YAML mapping")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "document"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(file, line_of(node, err["loc"]), f"{where}: {err['msg']}{more}") from exc
 
 
 def is_practice(call_id: str, row: Mapping[str, Any] | Any | None = None) -> bool:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from calmline.aftercall.common import TIER_ORDER, parse_config
+from calmline.aftercall.common import TIER_ORDER
+from calmline.configfile import load_config, parse_config, shipped_config
 
 DEFAULT_FILE = "followups.yaml"
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,63}$")]
@@ -79,13 +78,10 @@ def parse_policy(text: str, file: str) -> FollowupPolicy:
 def load_policy(path: str | Path | None = None) -> FollowupPolicy:
     """Load ``path``, or the shipped ``resources/qa/followups.yaml``."""
     if path is not None:
-        path = Path(path)
-        return parse_policy(path.read_text("utf-8"), str(path))
+        return load_config(FollowupPolicy, path)
     return default_policy()
 
 
-@lru_cache(maxsize=1)
 def default_policy() -> FollowupPolicy:
     """The shipped policy (read once)."""
-    res = resources.files("calmline.resources").joinpath("qa", DEFAULT_FILE)
-    return parse_policy(res.read_text("utf-8"), f"qa/{DEFAULT_FILE}")
+    return shipped_config(FollowupPolicy, "qa", DEFAULT_FILE)

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from calmline.aftercall.common import parse_config
+from calmline.configfile import load_config, parse_config, shipped_config
 from calmline.events import GUARDRAIL_TYPE, AgentTurnScored, AnyEvent, CallerVerified, FindingEmitted
 from calmline.postcall import CallSummary, summarize
 from calmline.qa import empathy_profile
@@ -121,18 +119,15 @@ def parse_form(text: str, file: str) -> ScorecardForm:
 
 
 def load_form(path: str | Path | None = None) -> ScorecardForm:
-    """Load ``path``, or the shipped ``resources/qa/scorecard.yaml``."""
+    """Load ``path``, or the shipped ``resources/qa/scorecard.yaml`` (read once)."""
     if path is not None:
-        path = Path(path)
-        return parse_form(path.read_text("utf-8"), str(path))
+        return load_config(ScorecardForm, path)
     return default_form()
 
 
-@lru_cache(maxsize=1)
 def default_form() -> ScorecardForm:
     """The shipped form (read once; the models are frozen)."""
-    res = resources.files("calmline.resources").joinpath("qa", DEFAULT_FILE)
-    return parse_form(res.read_text("utf-8"), f"qa/{DEFAULT_FILE}")
+    return shipped_config(ScorecardForm, "qa", DEFAULT_FILE)
 
 
 # -- scoring -------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
 from calmline.api.routes import alerts, auth, calls, events, health, history, live, protocols, routing
 from calmline.api.routes.aftercall import router as aftercall_router
+from calmline.api.routes.continuity import router as continuity_router
 from calmline.api.routes.postcall import router as postcall_router
 from calmline.api.routes.practice import router as practice_router
 from calmline.api.ws import LiveHub
@@ -43,6 +44,7 @@ ROUTERS = (
     postcall_router,
     aftercall_router,
     practice_router,
+    continuity_router,
     ws_router,
 )
 

@@ -5,12 +5,15 @@ Blocking (the service writes to the database): call these from a worker thread.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
+from calmline import observability as obs
 from calmline.api.errors import ApiError, validation_error
+from calmline.bus.base import Backpressure, BusUnavailable
 from calmline.events import InputEvent, parse_input
 from calmline.service import CallService, IngestResult
 
@@ -59,9 +62,40 @@ def result_body(result: IngestResult) -> dict[str, Any]:
     }
 
 
+def overloaded(exc: Backpressure) -> ApiError:
+    """The 429 for an event the bus cannot take now (nothing was stored: the client retries)."""
+    return ApiError(
+        429,
+        "overloaded",
+        f"the engine is behind (queue depth over {exc.limit}); retry after {exc.retry_after} s",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def ingest_one(service: CallService, event: InputEvent) -> dict[str, Any]:
-    """Ingest a validated event and return its result body."""
-    result = service.ingest(event)
+    """Ingest a validated event and return its result body.
+
+    Raises:
+        ApiError: 429 ``overloaded`` (with ``Retry-After``) when the bus is over its depth limit.
+    """
+    started, received = time.perf_counter(), time.time()
+    try:
+        result = service.ingest(event)
+    except Backpressure as exc:
+        obs.REJECTED.labels("overloaded").inc()
+        log.warning("event.overloaded", call_id=getattr(event, "call_id", None), type=event.type)
+        raise overloaded(exc) from None
+    except BusUnavailable:
+        log.error("event.bus_unavailable", call_id=getattr(event, "call_id", None), type=event.type)
+        raise ApiError(
+            503,
+            "bus_unavailable",
+            "the event bus cannot be reached; nothing was stored: retry",
+            headers={"Retry-After": str(BusUnavailable.retry_after)},
+        ) from None
+    obs.observe_step(event.type, result.status, started)
+    if event.type == "utterance":
+        obs.observe_alerts(result.outputs, received)
     log.info(
         "event.ingested",
         call_id=result.call_id,
@@ -95,7 +129,11 @@ def ingest_items(service: CallService, items: list[Any]) -> list[dict[str, Any]]
                 }
             )
             continue
-        results.append({"index": index, **ingest_one(service, event)})
+        try:
+            results.append({"index": index, **ingest_one(service, event)})
+        except ApiError as exc:  # 429: this one (and the client's next ones) must be sent again later
+            retry_after = int((exc.headers or {}).get("Retry-After", "1"))
+            results.append({"index": index, "status": "rejected", **exc.body(), "retry_after": retry_after})
     return results
 
 

@@ -42,6 +42,12 @@ PROTOCOL_HISTORY: frozenset[str] = frozenset({"admin", "auditor", "supervisor", 
 QA: frozenset[str] = frozenset({"supervisor", "qa", "admin"})
 REPORTS: frozenset[str] = frozenset({"supervisor", "admin"})
 PRACTICE: frozenset[str] = frozenset({"agent", "supervisor", "qa", "admin"})
+#: Caller continuity (docs/CONTINUITY.md): who sees a known caller's timeline and plan, who records a plan or
+#: a screening, who merges and unlinks caller records, and who exports the plan (FHIR).
+CALLER_VIEW: frozenset[str] = frozenset({"agent", "supervisor", "admin"})
+CALLER_RECORD: frozenset[str] = frozenset({"agent", "supervisor", "admin"})
+CALLER_ADMIN: frozenset[str] = frozenset({"supervisor", "admin"})
+CALLER_EXPORT: frozenset[str] = frozenset({"supervisor", "admin"})
 
 #: (method, path) -> roles allowed (None: public). WebSockets use the method "WS".
 PERMISSIONS: Mapping[tuple[str, str], frozenset[str] | None] = {
@@ -117,6 +123,17 @@ PERMISSIONS: Mapping[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/practice/progress"): PRACTICE,
     ("GET", "/api/practice/cohort"): QA,
     ("GET", "/api/practice/support"): ANYONE,
+    # caller continuity: caller references, timelines, safety plans, screening (api/routes/continuity.py)
+    ("POST", "/api/callers/ref"): INGEST,
+    ("GET", "/api/callers/{caller_ref}/timeline"): CALLER_VIEW,
+    ("GET", "/api/calls/{call_id}/caller"): CALLER_VIEW,
+    ("POST", "/api/calls/{call_id}/caller/unlink"): CALLER_ADMIN,
+    ("POST", "/api/callers/{caller_ref}/merge"): CALLER_ADMIN,
+    ("POST", "/api/callers/{caller_ref}/safety-plan"): CALLER_RECORD,
+    ("GET", "/api/callers/{caller_ref}/safety-plan"): CALLER_VIEW,
+    ("GET", "/api/callers/{caller_ref}/safety-plan/fhir"): CALLER_EXPORT,
+    ("GET", "/api/screenings/cssrs"): CALLER_VIEW,
+    ("POST", "/api/callers/{caller_ref}/screenings"): CALLER_RECORD,
     # pages: HTML shells without data (their scripts call the API above)
     ("GET", "/qa/calibration"): None,
     ("GET", "/qa/{call_id}"): None,

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from calmline.analysis.base import AnalysisContext, AnalyzerRegistry, Turn
 from calmline.analysis.empathy import empathy_dict
+from calmline.continuity.rules import ContinuityRules, evaluate, load_continuity
 from calmline.engine import protocols as protocol_runner
 from calmline.engine import suggestions as suggestion_picker
-from calmline.engine.policy import AlertPolicy
+from calmline.engine.policy import AlertPolicy, AlertRule
 from calmline.engine.protocols import update_alert as _update_alert
 from calmline.engine.state import HISTORY_WINDOW, CallState
 from calmline.engine.suggestions import SuggestionLibrary
@@ -29,6 +30,8 @@ from calmline.events import (
     AlertEscalated,
     AlertResolved,
     CallEnded,
+    CallerFlagged,
+    CallerHistory,
     CallerVerified,
     CallInput,
     CallStarted,
@@ -72,13 +75,16 @@ class CallEngine:
         protocols: ProtocolCatalog | None = None,
         intents: IntentMatcher | None = None,
         suggestions: SuggestionLibrary | None = None,
+        continuity: ContinuityRules | None = None,
     ) -> None:
         """Build the engine.
 
         ``protocols`` holds the protocol sets calls may be pinned to (none: no protocols run); ``intents``
         are the agent-utterance matchers that complete protocol steps (the packaged ones by default);
-        ``suggestions`` is the phrase library offered to the agent (none: no suggestions).
+        ``suggestions`` is the phrase library offered to the agent (none: no suggestions); ``continuity`` the
+        repeat-caller rules (the packaged ``resources/continuity.yaml`` by default).
         """
+        self.continuity = continuity or load_continuity()
         self.suggestions = suggestions
         self.registry = registry
         self.policy = policy
@@ -110,6 +116,8 @@ class CallEngine:
                 return self._utterance(state, event)
             case ProtocolsPinned():
                 return replace(state, protocol_set=event.protocol_set), ()
+            case CallerHistory():
+                return self._history(state, event)
             case CallTransferred():
                 agent = event.to_agent or state.agent_id
                 state = replace(
@@ -170,6 +178,53 @@ class CallEngine:
             started_at=event.started_at,
             now=event.started_at,
         )
+
+    def _history(self, state: CallState, event: CallerHistory) -> tuple[CallState, Outputs]:
+        """A known caller's history (docs/CONTINUITY.md): heightened attention, rising distress."""
+        rules = self.continuity
+        decision = evaluate(rules, event)
+        outputs: list[OutputEvent] = []
+        if decision.flag_reason is not None and not state.heightened:
+            state = replace(state, heightened=True)
+            outputs.append(
+                CallerFlagged(
+                    call_id=state.call_id,
+                    rule=rules.flag.id,
+                    rules_version=rules.version,
+                    reason=decision.flag_reason,
+                    at=event.at,
+                )
+            )
+        if decision.rising_reason is not None and state.open_alert("repeat_caller") is None:
+            rule = rules.rising_distress
+            state, raised = protocol_runner.new_alert(
+                state,
+                severity=rule.severity,
+                kind="repeat_caller",
+                title=rule.title,
+                reason=decision.rising_reason,
+                evidence=(),
+                policy_rule=rule.id,
+                policy_version=rules.version,
+                at=event.at,
+            )
+            outputs.append(raised)
+        return state, tuple(outputs)
+
+    def _heighten(self, rule: AlertRule | None, finding: Finding) -> AlertRule | None:
+        """At heightened attention a risk finding alerts at least at the continuity rule's severity."""
+        lift = self.continuity.heightened
+        if not lift.applies(finding):
+            return rule
+        if rule is None:
+            return AlertRule(id=lift.id, finding=finding.type, severity=lift.min_severity, title=lift.title)
+        if SEVERITY_RANK[rule.severity] < SEVERITY_RANK[lift.min_severity]:
+            return rule.model_copy(update={"id": lift.id, "severity": lift.min_severity})
+        return rule
+
+    def _rule_version(self, rule: AlertRule) -> str:
+        lifted = rule.id == self.continuity.heightened.id
+        return self.continuity.version if lifted else self.policy.version
 
     def _utterance(self, state: CallState, event: UtteranceReceived) -> tuple[CallState, Outputs]:
         at = (state.started_at or _EPOCH) + timedelta(milliseconds=event.end_ms)
@@ -312,6 +367,8 @@ class CallEngine:
         outputs: list[OutputEvent] = []
         for finding in findings:
             rule = self.policy.match(finding)
+            if state.heightened:
+                rule = self._heighten(rule, finding)
             if rule is None:
                 continue
             current = state.open_alert(rule.finding)
@@ -326,7 +383,7 @@ class CallEngine:
                     reason=reason,
                     evidence=(finding,),
                     policy_rule=rule.id,
-                    policy_version=self.policy.version,
+                    policy_version=self._rule_version(rule),
                     at=at,
                 )
                 outputs.append(raised)

@@ -66,6 +66,8 @@ class CallState:
     last_end_ms: int | None = None
     caller_end_ms: int | None = None
     follow_ups_scheduled: bool = False
+    #: A continuity rule flagged the caller at call start (``caller.history``): lower alert thresholds.
+    heightened: bool = False
 
     def alert(self, alert_id: str) -> AlertView | None:
         """The alert with that id, if this call raised it."""

@@ -10,11 +10,13 @@ from calmline.events.base import Event
 from calmline.events.call import (
     AgentStatusChanged,
     CallEnded,
+    CallerHistory,
     CallInput,
     CallStarted,
     CallTransferred,
     ExternalCallInput,
     InputEvent,
+    PriorCall,
     ProtocolsPinned,
     SequenceGap,
     Speaker,
@@ -30,6 +32,7 @@ from calmline.events.outputs import (
     AlertEscalated,
     AlertRaised,
     AlertResolved,
+    CallerFlagged,
     CallerVerified,
     ChecklistStepChanged,
     FindingEmitted,
@@ -43,7 +46,7 @@ from calmline.events.outputs import (
     UtteranceScored,
 )
 
-AnyEvent = InputEvent | ProtocolsPinned | OutputEvent
+AnyEvent = InputEvent | ProtocolsPinned | CallerHistory | OutputEvent
 
 INPUT_ADAPTER: TypeAdapter[InputEvent] = TypeAdapter(Annotated[InputEvent, Field(discriminator="type")])
 ANY_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])
@@ -58,6 +61,7 @@ INPUT_TYPES: tuple[type[Event], ...] = (
     Tick,
     SequenceGap,
     ProtocolsPinned,
+    CallerHistory,
 )
 OUTPUT_TYPES: tuple[type[Event], ...] = (
     FindingEmitted,
@@ -74,6 +78,7 @@ OUTPUT_TYPES: tuple[type[Event], ...] = (
     ProtocolExited,
     FollowUpScheduled,
     CallerVerified,
+    CallerFlagged,
 )
 
 
@@ -112,6 +117,8 @@ __all__ = [
     "CallInput",
     "CallStarted",
     "CallTransferred",
+    "CallerFlagged",
+    "CallerHistory",
     "CallerVerified",
     "ChecklistStepChanged",
     "Event",
@@ -122,6 +129,7 @@ __all__ = [
     "InputEvent",
     "Modifier",
     "OutputEvent",
+    "PriorCall",
     "ProtocolActivated",
     "ProtocolExited",
     "ProtocolsPinned",

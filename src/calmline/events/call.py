@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from calmline.events.base import CallId, Event, Timestamp
 
@@ -22,6 +22,9 @@ class CallStarted(Event):
     caller_ref: str | None = Field(default=None, max_length=128)
     reason: str | None = Field(default=None, max_length=256)
     agent_id: str | None = Field(default=None, max_length=64)
+    site: str | None = Field(
+        default=None, max_length=64, description="Which center took the call, for a network of sites."
+    )
     started_at: Timestamp
 
 
@@ -177,11 +180,45 @@ class ProtocolsPinned(Event):
     at: Timestamp
 
 
+#: A suicide-risk tier as the history summary carries it (``none``: the call reached no tier).
+HistoryTier = Literal["none", "low", "moderate", "high", "imminent"]
+
+
+class PriorCall(BaseModel):
+    """One earlier call of the same caller, as the history summary carries it: no words, no identifiers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    started_at: Timestamp
+    highest_tier: HistoryTier = "none"
+    peak_distress: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class CallerHistory(Event):
+    """Written by calmline (never accepted at ingest) right after a known caller's ``call.started``.
+
+    The caller's recent history as the engine sees it: the earlier calls in the look-back window (oldest
+    first), open follow-ups and whether a safety plan exists. It is an *input* in the call's own log, so a
+    replay applies the continuity rules to exactly the history the call started with (docs/CONTINUITY.md).
+    """
+
+    type: Literal["caller.history"] = "caller.history"
+    call_id: CallId
+    window_days: int = Field(ge=1, le=3650)
+    previous_calls: int = Field(ge=0, description="Every earlier linked call, inside the window or not.")
+    recent: tuple[PriorCall, ...] = Field(
+        default=(), max_length=50, description="In the window, oldest first."
+    )
+    open_followups: int = Field(default=0, ge=0)
+    has_safety_plan: bool = False
+    at: Timestamp
+
+
 #: Call events that may arrive at ingest.
 ExternalCallInput = (
     CallStarted | UtteranceReceived | CallTransferred | CallEnded | SupervisorAction | Tick | SequenceGap
 )
 #: Events that belong to one call's stream and are stepped by the call engine.
-CallInput = ExternalCallInput | ProtocolsPinned
+CallInput = ExternalCallInput | ProtocolsPinned | CallerHistory
 #: Everything that may arrive at ingest.
 InputEvent = ExternalCallInput | AgentStatusChanged

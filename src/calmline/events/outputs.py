@@ -169,6 +169,18 @@ class CallerVerified(Event):
     at: Timestamp
 
 
+class CallerFlagged(Event):
+    """A known caller starts this call at heightened attention (a continuity rule read their history)."""
+
+    type: Literal["caller.flagged"] = "caller.flagged"
+    call_id: CallId
+    attention: Literal["heightened"] = "heightened"
+    rule: str = Field(description="The continuity rule (resources/continuity.yaml) that flagged the caller.")
+    rules_version: str
+    reason: str
+    at: Timestamp
+
+
 class FollowUpScheduled(Event):
     """Something that must happen after the call, by ``due_by`` (from the protocols the call ran)."""
 
@@ -207,4 +219,5 @@ OutputEvent = (
     | ProtocolExited
     | FollowUpScheduled
     | CallerVerified
+    | CallerFlagged
 )

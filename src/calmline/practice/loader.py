@@ -17,37 +17,24 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from calmline.configfile import ConfigError, parse_mapping, validation_error
 from calmline.practice.schema import PracticeScenario
-from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
+from calmline.protocols.loader import line_of
 
 PRACTICE_DIR = "practice"
 
 
-class PracticeError(ValueError):
+class PracticeError(ConfigError):
     """A practice file that cannot be used: ``file``, 1-based ``line`` and ``reason``."""
-
-    def __init__(self, file: str, line: int, reason: str) -> None:
-        super().__init__(f"{file}:{line}: {reason}")
-        self.file = file
-        self.line = line
-        self.reason = reason
 
 
 def parse_scenario(text: str, file: str, *, check_names: bool = True) -> PracticeScenario:
     """Validate one practice document; ``file`` names it in errors."""
-    try:
-        data, node = parse_yaml(text, file)
-    except ProtocolError as exc:
-        raise PracticeError(exc.file, exc.line, exc.reason) from exc
-    if not isinstance(data, dict):
-        raise PracticeError(file, line_of(node, ()), "a practice scenario must be a YAML mapping")
+    data, node = parse_mapping(text, file, error=PracticeError)
     try:
         scenario = PracticeScenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "scenario"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PracticeError(file, line_of(node, err["loc"]), f"{where}: {err['msg']}{more}") from exc
+        raise validation_error(exc, node, file, error=PracticeError) from exc
     if check_names:
         _check_names(scenario, file, node)
     return scenario

@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,7 +24,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from calmline.aftercall.followups import FollowupDesk
 from calmline.clock import FakeClock, SystemClock
+from calmline.continuity.safety_plan import SafetyPlan, SafetyPlans
 from calmline.engine import CallEngine
 from calmline.runtime import build_service
 from calmline.service import CallService
@@ -34,6 +36,7 @@ from calmline.sim.provision import Provisioned, provision
 from calmline.sim.report import next_round, summarize
 from calmline.sim.scenario import Scenario, builtin_scenarios
 from calmline.sim.simulate import simulate
+from calmline.store.log import StoredEvent
 
 #: Simulated start of the headless run (fixed, so its results never change).
 HEADLESS_START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -83,6 +86,30 @@ def run_demo(
     return None
 
 
+def aftercare(service: CallService, scenarios: Sequence[Scenario]) -> Callable[[Sequence[StoredEvent]], None]:
+    """A listener doing what the demo's agents do once a call ends.
+
+    It opens the call's caring contacts at once (the server's tick would, within a second) and records the
+    scripted safety plan (``Scenario.safety_plan``) for the caller.
+    """
+    by_id = {s.id: s for s in scenarios}
+    followups = FollowupDesk(service.db)
+    plans = SafetyPlans(service.db)
+
+    def on_rows(rows: Sequence[StoredEvent]) -> None:
+        for row in rows:
+            if row.type != "call.ended" or row.kind != "input":
+                continue
+            at = datetime.fromisoformat(row.payload["at"])
+            followups.sync(at)
+            scenario = by_id.get(row.stream.split("-", 1)[-1].rsplit("-", 1)[0])
+            if scenario is not None and scenario.safety_plan and scenario.caller_ref:
+                plan = SafetyPlan.model_validate(scenario.safety_plan)
+                plans.save(scenario.caller_ref, plan, actor="demo", at=at, call_id=row.stream)
+
+    return on_rows
+
+
 def demo_settings(settings: Settings) -> Settings:
     """The settings with the demo floor's roster (``resources/routing/demo.yaml``) unless one is set."""
     if settings.routing_file is not None:
@@ -114,6 +141,7 @@ def run_headless(
         (fresh.data_dir / f"calmline.db{suffix}").unlink(missing_ok=True)
     clock = FakeClock(HEADLESS_START)
     service = build_service(fresh, clock=clock, engine=engine)
+    service.subscribe(aftercare(service, scenarios))
     try:
         pace = math.inf if not duration else max(speed, span_s(scenarios) / duration)
         report = play_inprocess(service, scenarios, pace, clock, CALL_PREFIX, start=HEADLESS_START)
@@ -155,6 +183,7 @@ def run_live(
         )
     settings = demo_settings(settings)
     service = build_service(settings, engine=engine)
+    service.subscribe(aftercare(service, scenarios))
     setup = provision(settings, service)
     app = create_app(settings, service=service)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))

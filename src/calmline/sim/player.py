@@ -35,6 +35,8 @@ log = structlog.get_logger("calmline.sim")
 
 #: Seconds between the starts of consecutive calls.
 DEFAULT_STAGGER_S = 6.0
+#: A call that follows another (``Scenario.after``) starts this long after that one ended.
+AFTER_GAP_S = 4.0
 #: Path of the ingest endpoint on a calmline server.
 EVENTS_PATH = "/api/events"
 #: Give up on a server after this many failures in a row.
@@ -104,10 +106,11 @@ def timeline(
 ) -> list[Cue]:
     """Every event of every call, in delivery order (time, then call, then ``seq``)."""
     cues: list[Cue] = []
+    offsets = start_offsets(scenarios, stagger_s)
     for index, (scenario, call_id) in enumerate(
         zip(scenarios, call_ids(scenarios, call_id_prefix, first_n), strict=True)
     ):
-        offset = index * stagger_s
+        offset = offsets[index]
         call_start = start + timedelta(seconds=offset)
         for at, event in schedule(scenario, call_id, call_start):
             cues.append(Cue(offset + at, call_start + timedelta(seconds=at), index, event))
@@ -115,9 +118,23 @@ def timeline(
     return cues
 
 
+def start_offsets(scenarios: Sequence[Scenario], stagger_s: float = DEFAULT_STAGGER_S) -> list[float]:
+    """When each call starts: ``i * stagger_s``, or once the call it follows (``after``) has ended."""
+    offsets: list[float] = []
+    ends: dict[str, float] = {}
+    for index, scenario in enumerate(scenarios):
+        offset = index * stagger_s
+        if scenario.after is not None and scenario.after in ends:
+            offset = max(offset, ends[scenario.after] + AFTER_GAP_S)
+        offsets.append(offset)
+        ends[scenario.id] = offset + scenario.end_at
+    return offsets
+
+
 def span_s(scenarios: Sequence[Scenario], stagger_s: float = DEFAULT_STAGGER_S) -> float:
     """Simulated seconds from the first call's start to the last call's end."""
-    return max((i * stagger_s + s.end_at for i, s in enumerate(scenarios)), default=0.0)
+    offsets = start_offsets(scenarios, stagger_s)
+    return max((o + s.end_at for o, s in zip(offsets, scenarios, strict=True)), default=0.0)
 
 
 class _Pacer:

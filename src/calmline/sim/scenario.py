@@ -152,6 +152,20 @@ class Scenario(BaseModel):
     queue: str = Field(default="general", min_length=1, max_length=64)
     language: str = Field(default="en", min_length=2, max_length=16)
     reason: str | None = Field(default=None, max_length=256)
+    caller_ref: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Pseudonymous caller reference (synthetic): calls sharing one are the same caller.",
+    )
+    after: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_]{0,62}$",
+        description="Played once this scenario's call has ended (when both are played): a caller rings back.",
+    )
+    safety_plan: dict[str, list[str]] | None = Field(
+        default=None,
+        description="A Stanley-Brown safety plan the agent records as the call ends (synthetic).",
+    )
     expect: Expectation = Expectation()
     turns: tuple[ScenarioTurn, ...] = Field(min_length=1)
     end_at: float = Field(gt=0, description="Seconds from the call start when the call ends.")
@@ -288,6 +302,7 @@ def schedule(
                 queue=scenario.queue,
                 language=scenario.language,
                 reason=scenario.reason,
+                caller_ref=scenario.caller_ref,
                 agent_id=agent_id,
                 started_at=start,
             ),

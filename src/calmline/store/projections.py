@@ -98,6 +98,7 @@ class Projections:
                 language=p["language"],
                 agent_id=p.get("agent_id"),
                 reason=p.get("reason"),
+                site=p.get("site"),
                 started_at=_ts(p["started_at"]),
                 last_event_at=_ts(p["started_at"]),
             )

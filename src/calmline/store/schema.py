@@ -60,6 +60,7 @@ calls = Table(
     Column("language", String(16), nullable=False),
     Column("agent_id", String(64), nullable=True),
     Column("reason", String(256), nullable=True),
+    Column("site", String(64), nullable=True, index=True),
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("last_event_at", DateTime(timezone=True), nullable=True),
@@ -333,3 +334,52 @@ debrief_tasks = Table(
     Column("done_by", String(64), nullable=True),
 )
 Index("ix_debrief_tasks_status", debrief_tasks.c.status)
+
+# -- caller continuity (calmline.continuity): pseudonymous callers, call links, safety plans, screenings -----
+# ``caller_ref`` is a keyed hash (HMAC-SHA256) of the number or patient identifier, never the raw value.
+callers = Table(
+    "callers",
+    metadata,
+    Column("caller_ref", String(128), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("merged_into", String(128), nullable=True),
+    Column("merged_at", DateTime(timezone=True), nullable=True),
+)
+
+caller_links = Table(
+    "caller_links",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("caller_ref", String(128), nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(16), nullable=False),
+)
+Index("ix_caller_links_caller", caller_links.c.caller_ref)
+
+safety_plans = Table(
+    "safety_plans",
+    metadata,
+    Column("plan_id", _Id, primary_key=True, autoincrement=True),
+    Column("caller_ref", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("call_id", String(160), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("content", JSON, nullable=False),
+    UniqueConstraint("caller_ref", "version", name="uq_safety_plans_caller_version"),
+)
+
+caller_screenings = Table(
+    "caller_screenings",
+    metadata,
+    Column("screening_id", _Id, primary_key=True, autoincrement=True),
+    Column("caller_ref", String(128), nullable=False),
+    Column("call_id", String(160), nullable=True),
+    Column("instrument", String(32), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+Index("ix_caller_screenings_caller", caller_screenings.c.caller_ref)

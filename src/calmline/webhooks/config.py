@@ -31,7 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from calmline.protocols.loader import ProtocolError, line_of, parse_yaml
+from calmline.configfile import ConfigError, parse_mapping, validation_error
+from calmline.protocols.loader import line_of
 
 #: What an endpoint gets when it lists no ``events``: the alert and protocol lifecycles.
 DEFAULT_WEBHOOK_EVENTS: tuple[str, ...] = (
@@ -58,14 +59,8 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 EndpointName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
 
 
-class WebhooksConfigError(ValueError):
+class WebhooksConfigError(ConfigError):
     """A webhooks file that cannot be used: ``file``, 1-based ``line`` and ``reason``."""
-
-    def __init__(self, file: str, line: int, reason: str) -> None:
-        super().__init__(f"{file}:{line}: {reason}")
-        self.file = file
-        self.line = line
-        self.reason = reason
 
 
 class WebhookEndpoint(BaseModel):
@@ -158,19 +153,11 @@ class WebhooksConfig(BaseModel):
 
 def parse_webhooks(text: str, file: str, environ: dict[str, str] | None = None) -> WebhooksConfig:
     """Validate a webhooks document and resolve ``secret_env``; ``file`` names it in errors."""
-    try:
-        data, node = parse_yaml(text, file)
-    except ProtocolError as exc:
-        raise WebhooksConfigError(exc.file, exc.line, exc.reason) from exc
-    if not isinstance(data, dict):
-        raise WebhooksConfigError(file, line_of(node, ()), "a webhooks file must be a YAML mapping")
+    data, node = parse_mapping(text, file, error=WebhooksConfigError)
     try:
         config = WebhooksConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "webhooks"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise WebhooksConfigError(file, line_of(node, err["loc"]), f"{where}: {err['msg']}{more}") from exc
+        raise validation_error(exc, node, file, error=WebhooksConfigError) from exc
     env = os.environ if environ is None else environ
     resolved = []
     for i, endpoint in enumerate(config.endpoints):

@@ -7,6 +7,7 @@ import {
   ApiError, BASE, callAction, getTimeline, hasRole, homeFor, listCalls, resumePoint, setNeedBreak, userName,
 } from './api.js';
 import { guardrailWarnings, renderWarning } from './callpanels.js';
+import { getCallCaller, renderCaller } from './caller.js';
 import { LiveFeed } from './live.js';
 import { ProtocolPanel, applyProtocolRow, byUrgency } from './protocols.js';
 import {
@@ -27,7 +28,7 @@ let needBreak = false;
 function blank(callId) {
   return {
     id: callId, loading: true, buffer: [], utterances: new Map(), findings: [], findingIds: new Set(),
-    protocols: new Map(), suggestions: new Map(), verification: null, ended: false,
+    protocols: new Map(), suggestions: new Map(), verification: null, ended: false, callerFlag: null, caller: null,
   };
 }
 
@@ -86,6 +87,11 @@ function applyToCall(row, live) {
     case 'caller.verified':
       call.verification = p;
       break;
+    case 'caller.flagged': // a known caller starts at heightened attention (caller continuity)
+      call.callerFlag = p;
+      if (live) announce($('announcer'), `Known caller at heightened attention: ${p.reason}.`);
+      renderCaller($('agent-caller'), call.caller, call.callerFlag);
+      break;
     case 'call.ended':
       call.ended = true;
       break;
@@ -123,6 +129,20 @@ async function select(callId) {
     }
     queueRender();
   }
+  loadCaller(callId);
+}
+
+/** Caller continuity: the known caller's earlier calls, open follow-ups and safety plan (audited). */
+async function loadCaller(callId) {
+  let view = null;
+  try {
+    view = await getCallCaller(callId);
+  } catch {
+    return; // the panel is an addition: the agent page works without it
+  }
+  if (!call || call.id !== callId) return;
+  call.caller = view;
+  renderCaller($('agent-caller'), call.caller, call.callerFlag);
 }
 
 // ---- rendering ---------------------------------------------------------------------------------------

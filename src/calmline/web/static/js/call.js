@@ -10,6 +10,7 @@ import {
   guardrailWarnings, interventionButtons, renderAction, renderRouting, renderTimelineRow, renderWarning,
 } from './callpanels.js';
 import { AlertActions, isOpen, notifyLabel } from './alerts.js';
+import { getCallCaller, renderCaller, wirePlanForm, wireScreenerForm } from './caller.js';
 import { LiveFeed } from './live.js';
 import { segments } from './highlight.js';
 import { ProtocolPanel, applyProtocolRow, byUrgency } from './protocols.js';
@@ -36,6 +37,8 @@ const state = {
   actions: new Map(), // log row id -> supervisor.action payload (notes, interventions, help requests)
   routing: new Map(), // log row id -> routing.decision payload
   rows: new Map(), // log row id -> row, for the timeline
+  callerFlag: null, // the caller.flagged payload: a known caller at heightened attention (continuity)
+  caller: null, // /api/calls/{id}/caller: the caller's timeline without this call
   ended: false,
 };
 let user = null;
@@ -117,6 +120,11 @@ function applyRow(row, { live = false } = {}) {
       break;
     case 'caller.verified':
       state.verification = p;
+      break;
+    case 'caller.flagged':
+      state.callerFlag = p;
+      if (live) announce($('announcer'), `Known caller at heightened attention: ${p.reason}.`);
+      renderCaller($('call-caller'), state.caller, state.callerFlag);
       break;
     case 'supervisor.action':
       state.actions.set(row.id, p);
@@ -461,6 +469,7 @@ async function main() {
     return;
   }
   queueRender();
+  loadCaller(); // caller continuity: a known caller's earlier calls, follow-ups, safety plan
 
   setInterval(() => {
     if (!state.ended) renderFacts();
@@ -478,6 +487,20 @@ async function main() {
     onState: showConnection,
   });
   feed.start();
+}
+
+async function loadCaller() {
+  let view = null;
+  try {
+    view = await getCallCaller(callId);
+  } catch {
+    return; // the caller panel is an addition: the call page works without it
+  }
+  state.caller = view;
+  if (!renderCaller($('call-caller'), view, state.callerFlag)) return;
+  const refresh = () => loadCaller();
+  wirePlanForm($('safety-plan-form'), callId, view.caller_ref, refresh);
+  wireScreenerForm($('cssrs-form'), callId, view.caller_ref, refresh);
 }
 
 main();
