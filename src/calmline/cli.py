@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from calmline.cli_aftercall import register as register_aftercall
-from calmline.cli_postcall import adapt_app, fhir_app
+from calmline.cli_postcall import adapt_cmd, fhir_app
 from calmline.cli_practice import practice_app
 from calmline.cli_privacy import audit_app, privacy_app
 from calmline.cli_protocols import protocols_app
@@ -40,7 +40,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(protocols_app, name="protocols")
 app.add_typer(fhir_app, name="fhir")
-app.add_typer(adapt_app, name="adapt")
+app.command("adapt")(adapt_cmd)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(practice_app, name="practice")

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 
 fhir_app = typer.Typer(
     help="FHIR R4 export of calls: Encounter, transcript, RiskAssessment, Flag, Task (docs/FHIR.md).",
-    no_args_is_help=True,
-)
-adapt_app = typer.Typer(
-    help="Convert a platform's real-time transcript file into calmline events (docs/ADAPTERS.md).",
     no_args_is_help=True,
 )
 err = Console(stderr=True)
@@ -269,8 +266,24 @@ def _adapt(
         err.print(f"ingested: {statuses.count('accepted')} accepted, {statuses.count('duplicate')} duplicate")
 
 
-@adapt_app.command("contact-lens")
-def contact_lens_cmd(
+class AdapterFormat(StrEnum):
+    """The transcript formats ``calmline adapt`` reads."""
+
+    CONTACT_LENS = "contact-lens"
+    TRANSCRIBE = "transcribe"
+    GENERIC = "generic"
+
+
+def adapt_cmd(
+    fmt: Annotated[
+        AdapterFormat,
+        typer.Argument(
+            metavar="FORMAT",
+            help="contact-lens: Amazon Connect Contact Lens real-time segments (Transcript segments; partial "
+            "Utterances dropped). transcribe: Amazon Transcribe streaming TranscriptEvents (final results "
+            "only). generic: calmline.transcript/1 (docs/ADAPTERS.md).",
+        ),
+    ],
     path: InArg,
     out: OutOpt,
     call_id: CallIdOpt = None,
@@ -281,37 +294,5 @@ def contact_lens_cmd(
     end: EndOpt = True,
     ingest: IngestOpt = False,
 ) -> None:
-    """Amazon Connect Contact Lens real-time segments (Transcript segments; partial Utterances dropped)."""
-    _adapt("contact-lens", path, call_id, out, started_at, speaker, queue, language, end, ingest)
-
-
-@adapt_app.command("transcribe")
-def transcribe_cmd(
-    path: InArg,
-    out: OutOpt,
-    call_id: CallIdOpt = None,
-    started_at: StartOpt = None,
-    speaker: SpeakerOpt = None,
-    queue: QueueOpt = None,
-    language: LanguageOpt = None,
-    end: EndOpt = True,
-    ingest: IngestOpt = False,
-) -> None:
-    """Amazon Transcribe streaming TranscriptEvents (final results only; ChannelId or speaker labels)."""
-    _adapt("transcribe", path, call_id, out, started_at, speaker, queue, language, end, ingest)
-
-
-@adapt_app.command("generic")
-def generic_cmd(
-    path: InArg,
-    out: OutOpt,
-    call_id: CallIdOpt = None,
-    started_at: StartOpt = None,
-    speaker: SpeakerOpt = None,
-    queue: QueueOpt = None,
-    language: LanguageOpt = None,
-    end: EndOpt = True,
-    ingest: IngestOpt = False,
-) -> None:
-    """Calmline's generic transcript JSON (format calmline.transcript/1, docs/ADAPTERS.md)."""
-    _adapt("generic", path, call_id, out, started_at, speaker, queue, language, end, ingest)
+    """Convert a platform's real-time transcript file into calmline events (docs/ADAPTERS.md)."""
+    _adapt(fmt.value, path, call_id, out, started_at, speaker, queue, language, end, ingest)
