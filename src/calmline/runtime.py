@@ -98,8 +98,8 @@ def build_service(
 
         webhooks = load_webhooks(settings.webhooks_file)
         on_append.append(WebhookOutbox(webhooks).apply)
-    from calmline.routing.desk import RoutingDesk
     from calmline.routing.loader import load_routing_config
+    from calmline.routing_desk import RoutingDesk
 
     desk = RoutingDesk(db, load_routing_config(settings.routing_file))
     on_append.append(desk.apply)

@@ -36,7 +36,7 @@ from calmline.store.projections import Projections, utc
 from calmline.store.protocol_sets import ProtocolStore
 
 if TYPE_CHECKING:
-    from calmline.routing.desk import RoutingDesk
+    from calmline.routing_desk import RoutingDesk
 
 log = structlog.get_logger("calmline.service")
 
@@ -107,7 +107,7 @@ class CallService:
         self._after_ingest: list[Callable[[CallService], None]] = []
         #: Called with the time on every ``tick`` (the runtime adds the after-call checks).
         self.tick_hooks: list[Callable[[datetime], object]] = []
-        #: calmline's own routing (``routing.desk.RoutingDesk``), when the runtime set one up.
+        #: calmline's own routing (``routing_desk.RoutingDesk``), when the runtime set one up.
         self.routing_desk: RoutingDesk | None = None
         #: Scale-out (issue 9, ``calmline.bus``): with ``--role api`` ingest hands events to this publisher
         #: (the Redis Streams bus) and an engine worker steps them; None steps them here (the default).

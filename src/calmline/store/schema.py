@@ -300,7 +300,7 @@ retention_marks = Table(
     Column("purged_at", DateTime(timezone=True), nullable=False),
 )
 
-# -- routing desk (calmline.routing.desk): each agent's wellbeing ledger for the shift, debrief tasks ------
+# -- routing desk (calmline.routing_desk): each agent's wellbeing ledger for the shift, debrief tasks ------
 agent_ledger = Table(
     "agent_ledger",
     metadata,

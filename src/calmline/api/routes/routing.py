@@ -24,9 +24,9 @@ from calmline.routing.core import (
     priority,
     rank_agents,
 )
-from calmline.routing.desk import RoutingDesk
 from calmline.routing.loader import default_routing_config
 from calmline.routing.model import Agent, RiskTier
+from calmline.routing_desk import RoutingDesk
 from calmline.service import CallService
 
 router = APIRouter(prefix="/api/routing", tags=["routing"])
