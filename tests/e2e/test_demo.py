@@ -53,7 +53,7 @@ def test_headless_demo_summary_has_the_right_shape(tmp_path: Path, capsys):
     check_shape(summary)
     assert summary["alerts_by_call"]["demo-calm_appointment-1"] == []
     assert summary["alerts_by_call"]["demo-active_ideation_plan_means-1"] == ["suicide_risk"]
-    # repeat_caller_second rings back after repeat_caller_first: flagged, its suicide alert is high, not warning
+    # repeat_caller_second rings back after repeat_caller_first: flagged, its suicide alert is high
     assert summary["alerts_by_severity"] == {"warning": 2, "high": 5, "critical": 5}
     # The stub's fixed phrases raise the expected alerts; the protocols and their steps follow the shipped
     # analyzers' findings, checked in full by the next tests.
