@@ -187,3 +187,15 @@ def test_empathy_profile_is_for_reviewers(
     assert set(body["mechanisms"]) == {"emotional_reaction", "interpretation", "exploration"}
     assert client.get("/api/calls/c1/empathy", headers=bearer(tokens["agent"])).status_code == 403
     assert client.get("/api/calls/nope/empathy", headers=bearer(tokens["qa"])).status_code == 404
+
+
+def test_practice_calls_are_listed_only_when_asked(
+    client: TestClient, tokens: dict[str, str], ingest_key: str
+) -> None:
+    key = bearer(ingest_key)
+    for event in (started("real-1"), started("practice-drill-1"), started("p2", queue="practice")):
+        assert client.post("/api/events", json=event, headers=key).status_code == 202
+    listed = {c["call_id"] for c in client.get("/api/calls", headers=bearer(tokens["agent"])).json()}
+    assert listed == {"real-1"}
+    both = client.get("/api/calls?practice=true", headers=bearer(tokens["agent"])).json()
+    assert {c["call_id"] for c in both} == {"real-1", "practice-drill-1", "p2"}

@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select
 
+from calmline.practice import PRACTICE_PREFIX, PRACTICE_QUEUE
 from calmline.store.schema import calls
 
 #: Calls whose id starts with this, or in this queue, are practice (training) calls: never in reports,
 #: calibration or follow-ups (the same values as ``calmline.practice``).
-PRACTICE_PREFIX = "practice-"
-PRACTICE_QUEUE = "practice"
 #: Projection columns that may mark a call as practice (the training work adds one of them).
 _PRACTICE_COLUMNS = ("practice", "is_practice")
 #: Tiers from lowest to highest.

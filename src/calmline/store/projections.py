@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from calmline.events import SEVERITY_RANK
+from calmline.practice import PRACTICE_PREFIX, PRACTICE_QUEUE
 from calmline.store.log import SqlEventLog, StoredEvent
 from calmline.store.schema import alerts, calls, findings
 
@@ -268,11 +269,20 @@ class Projections:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def list_calls(self, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """Calls, most urgent first (open alert severity, then distress, then newest)."""
+    def list_calls(
+        self, *, status: str | None = None, limit: int = 200, practice: bool = False
+    ) -> list[dict[str, Any]]:
+        """Calls, most urgent first (open alert severity, then distress, then newest).
+
+        Practice calls (``calmline.practice``) only when ``practice`` is set: they are not operational.
+        """
         query = select(calls)
         if status:
             query = query.where(calls.c.status == status)
+        if not practice:
+            query = query.where(
+                ~calls.c.call_id.startswith(PRACTICE_PREFIX, autoescape=True), calls.c.queue != PRACTICE_QUEUE
+            )
         query = query.order_by(
             calls.c.max_severity_rank.desc(), calls.c.open_alerts.desc(), calls.c.started_at.desc()
         ).limit(limit)

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, insert, select
 
+from calmline.practice import PRACTICE_PREFIX
 from calmline.store.log import StoredEvent, open_payload
 from calmline.store.schema import events, webhook_outbox
 from calmline.webhooks.config import INPUT_WEBHOOK_EVENTS, WebhooksConfig
@@ -29,7 +30,6 @@ from calmline.webhooks.config import INPUT_WEBHOOK_EVENTS, WebhooksConfig
 log = structlog.get_logger("calmline.webhooks")
 
 #: Calls whose id starts with this are practice calls (``calmline.practice``): never delivered.
-PRACTICE_PREFIX = "practice-"
 #: Finding fields a receiver always gets: enough to explain an alert, never the caller's words.
 FINDING_FIELDS: tuple[str, ...] = (
     "type",

@@ -61,9 +61,10 @@ def list_calls(
     service: ServiceDep,
     status: Literal["active", "ended"] | None = None,
     limit: int = Query(default=200, ge=1, le=1000),
+    practice: bool = Query(default=False, description="Include practice calls (agents in training)."),
 ) -> list[dict[str, Any]]:
-    """Calls, most urgent first (roles: agent, supervisor, qa, admin, auditor)."""
-    return service.projections.list_calls(status=status, limit=limit)
+    """Calls, most urgent first; practice calls only when asked (agent, supervisor, qa, admin, auditor)."""
+    return service.projections.list_calls(status=status, limit=limit, practice=practice)
 
 
 @router.get("/{call_id}")
