@@ -160,26 +160,19 @@ class FollowupDesk:
                     .values(due_at=due, protocol=str(payload["protocol_id"]), updated_at=now)
                 )
             return None
-        conn.execute(
-            insert(followups).values(
-                followup_id=task_id,
-                call_id=call_id,
-                reason=rule.reason,
-                tier=tier,
-                protocol=str(payload["protocol_id"]),
-                kind=str(payload.get("kind") or "followup")[:64],
-                source_event_id=event_id,
-                created_at=now,
-                due_at=due,
-                status=OPEN,
-                assignee=None,
-                team=rule.team,
-                attempts=0,
-                updated_at=now,
-                due_notified_at=now if self.webhooks else None,
-            )
+        self._insert(
+            conn,
+            now,
+            followup_id=task_id,
+            call_id=call_id,
+            reason=rule.reason,
+            tier=tier,
+            protocol=str(payload["protocol_id"]),
+            kind=str(payload.get("kind") or "followup")[:64],
+            source_event_id=event_id,
+            due_at=due,
+            team=rule.team,
         )
-        self._announce(conn, "followup.due", task_id, now)
         log.info("followup.opened", followup_id=task_id, reason=rule.reason, tier=tier)
         return task_id
 
@@ -200,26 +193,19 @@ class FollowupDesk:
                 select(followups.c.followup_id).where(followups.c.followup_id == task_id)
             ).first():
                 return None
-            conn.execute(
-                insert(followups).values(
-                    followup_id=task_id,
-                    call_id=call_id,
-                    reason=rule.reason,
-                    tier=None,
-                    protocol=None,
-                    kind="feedback_callback",
-                    source_event_id=None,
-                    created_at=now,
-                    due_at=now + timedelta(hours=rule.within_h),
-                    status=OPEN,
-                    assignee=None,
-                    team=rule.team,
-                    attempts=0,
-                    updated_at=now,
-                    due_notified_at=now if self.webhooks else None,
-                )
+            self._insert(
+                conn,
+                now,
+                followup_id=task_id,
+                call_id=call_id,
+                reason=rule.reason,
+                tier=None,
+                protocol=None,
+                kind="feedback_callback",
+                source_event_id=None,
+                due_at=now + timedelta(hours=rule.within_h),
+                team=rule.team,
             )
-            self._announce(conn, "followup.due", task_id, now)
         log.info("followup.opened", followup_id=task_id, reason=rule.reason, feedback_id=feedback_id)
         return task_id
 
@@ -258,6 +244,21 @@ class FollowupDesk:
                 self._announce(conn, "followup.overdue", row.followup_id, now)
                 log.warning("followup.overdue", followup_id=row.followup_id, reason=row.reason)
         return [r.followup_id for r in late]
+
+    def _insert(self, conn: Connection, now: datetime, **task: Any) -> None:
+        """A new open task (unassigned, no attempts yet), announced as ``followup.due``."""
+        conn.execute(
+            insert(followups).values(
+                **task,
+                created_at=now,
+                status=OPEN,
+                assignee=None,
+                attempts=0,
+                updated_at=now,
+                due_notified_at=now if self.webhooks else None,
+            )
+        )
+        self._announce(conn, "followup.due", task["followup_id"], now)
 
     def _announce(self, conn: Connection, event_type: str, task_id: str, now: datetime) -> None:
         if self.webhooks is None:
