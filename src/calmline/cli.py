@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from calmline.cli_aftercall import register as register_aftercall
+from calmline.cli_bus import bus_app
 from calmline.cli_postcall import adapt_cmd, fhir_app
 from calmline.cli_practice import practice_app
 from calmline.cli_privacy import audit_app, privacy_app
@@ -44,6 +45,7 @@ app.command("adapt")(adapt_cmd)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(practice_app, name="practice")
+app.add_typer(bus_app, name="bus")  # bus dead-letters list|redrive|drop (docs/SCALING.md)
 register_aftercall(app)  # report, followups, qa
 register_security(app)  # keys, retention
 err = Console(stderr=True)

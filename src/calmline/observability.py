@@ -63,6 +63,11 @@ DEAD_LETTERS = Counter(
     "Poison events moved to the dead-letter stream after too many deliveries (operators are alerted).",
     registry=REGISTRY,
 )
+DEAD_LETTERS_WAITING = Gauge(
+    "calmline_bus_dead_letters_waiting",
+    "Dead letters not yet re-driven or dropped (set by engine workers each heartbeat; alert when above 0).",
+    registry=REGISTRY,
+)
 ERRORS = Counter(
     "calmline_errors_total",
     "Errors by where they happened (ingest, engine, bus, relay) and exception class.",

@@ -93,6 +93,90 @@ class Settings(BaseSettings):
         "the public name behind a reverse proxy. No CORS headers are ever sent.",
     )
 
+    # -- sign-in with the hospital's identity provider (calmline.security.oidc; docs/SECURITY.md "OIDC") ----
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL of the OpenID Connect provider (its discovery document is at "
+        "<issuer>/.well-known/openid-configuration). OIDC sign-in is off unless issuer, client id and "
+        "redirect URL are all set.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="The client id registered at the IdP.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The client secret (confidential client); unset: a public client (PKCE)."
+    )
+    oidc_token_auth: Literal["client_secret_basic", "client_secret_post"] = Field(
+        default="client_secret_basic", description="How the client secret is sent to the token endpoint."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered at the IdP, as the browser sees it, e.g. "
+        "https://calmline.hospital.example/auth/oidc/callback.",
+    )
+    oidc_scopes: str = Field(default="openid profile email", description="Scopes asked for, space-separated.")
+    oidc_provider_name: str = Field(
+        default="your identity provider",
+        max_length=64,
+        description="Shown on the sign-in page: 'Sign in with <name>'.",
+    )
+    oidc_role_claim: str = Field(
+        default="groups",
+        description="The ID token claim whose values map to roles: a claim name, or a dotted path such as "
+        "realm_access.roles.",
+    )
+    oidc_role_map: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Claim value -> calmline roles (JSON), e.g. {"calmline-supervisors": ["supervisor"]}. '
+        "A person with no mapped value is refused.",
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username", description="The claim that names the calmline user (else email)."
+    )
+    oidc_allowed_domains: list[str] = Field(
+        default_factory=list,
+        description="E-mail domains allowed to sign in (JSON list); empty: any. Needs the email claim.",
+    )
+    oidc_ca_bundle: Path | None = Field(
+        default=None, description="CA bundle (PEM) for the IdP's TLS certificate; default: the system's."
+    )
+    oidc_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of each request to the IdP.")
+    oidc_leeway_s: int = Field(default=60, ge=0, le=600, description="Clock skew allowed on token times.")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether OIDC sign-in is configured (issuer, client id and redirect URL)."""
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_redirect_url)
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        parts = {
+            "CALMLINE_OIDC_ISSUER": self.oidc_issuer,
+            "CALMLINE_OIDC_CLIENT_ID": self.oidc_client_id,
+            "CALMLINE_OIDC_REDIRECT_URL": self.oidc_redirect_url,
+        }
+        given = [name for name, value in parts.items() if value]
+        if not given:
+            return self
+        if len(given) < len(parts):
+            missing = ", ".join(name for name in parts if name not in given)
+            raise ValueError(f"OIDC sign-in is half configured: set {missing} as well")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("CALMLINE_OIDC_SCOPES must include 'openid'")
+        if not self.oidc_role_map:
+            raise ValueError("CALMLINE_OIDC_ROLE_MAP must map at least one claim value to a calmline role")
+        from calmline.api.permissions import USER_ROLES  # here: the api package imports this module
+
+        unknown = sorted({r for roles in self.oidc_role_map.values() for r in roles} - set(USER_ROLES))
+        if unknown:
+            raise ValueError(
+                f"CALMLINE_OIDC_ROLE_MAP names unknown role(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(USER_ROLES)}"
+            )
+        if self.env == "prod":
+            for name in ("CALMLINE_OIDC_ISSUER", "CALMLINE_OIDC_REDIRECT_URL"):
+                if not str(parts[name]).startswith("https://"):
+                    raise ValueError(f"{name} must be an https:// URL when CALMLINE_ENV=prod")
+        return self
+
     # -- scale-out bus (calmline.bus; docs/SCALING.md) ------------------------------------------------------
     bus_url: str | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from calmline.cli import app
 from calmline.privacy import evaluate
-from calmline.privacy.corpus import FAMILIES, GoldSpan, Utterance, generate
+from calmline.privacy.corpus import FAMILIES, GoldSpan, Utterance, generate, pools
 from calmline.privacy.redact import ENTITY_TYPES, PhiSpan
 
 runner = CliRunner()
@@ -35,6 +35,14 @@ def test_corpus_rows_have_valid_gold_spans(family: str) -> None:
             kinds.add(span.kind)
     assert 0.15 < sum(r.negative for r in rows) / len(rows) < 0.35
     assert {"NAME", "PHONE", "DATE", "SSN", "MRN", "EMAIL", "ADDRESS"} <= kinds
+
+
+def test_heldout2_has_its_own_name_pools_and_others_share_them() -> None:
+    shared = pools("dev")
+    assert pools("heldout")["first"] == shared["first"]
+    assert set(pools("heldout2")["first"]).isdisjoint({"maria", "james", "kevin"})
+    assert pools("heldout2")["towns"] == shared["towns"]
+    assert "heldout2" in FAMILIES
 
 
 def test_score_matches_by_overlap_within_a_group() -> None:

@@ -75,6 +75,28 @@ POSITIVE = [
     ("my driver's license number is d one two three four five six seven", "LICENSE", "d one two three"),
     ("my plate is abc 1234", "PLATE", "abc 1234"),
     ("the license plate is a j z seven six six", "PLATE", "a j z seven six six"),
+    # names with no cue, found by their frame: vocatives, "it's me", relations, reporting verbs
+    ("okay camila thank you so much", "NAME", "camila"),
+    ("oluwaseun it's me again", "NAME", "oluwaseun"),
+    ("thank you grace", "NAME", "grace"),
+    ("Okay Grace, thank you.", "NAME", "Grace"),
+    ("mark it's me again", "NAME", "mark"),
+    ("jack gave me this number", "NAME", "jack"),
+    ("no no paul is my brother in law", "NAME", "paul"),
+    ("nguyen is my neighbor", "NAME", "nguyen"),
+    ("no no nevaeh is my sister", "NAME", "nevaeh"),
+    ("yes priya that's right", "NAME", "priya"),
+    ("i'm the daughter of maria lopez", "NAME", "maria lopez"),
+    ("you have me down as siddharth", "NAME", "siddharth"),
+    ("hey it's deshawn from upstairs", "NAME", "deshawn"),
+    ("i'm oluwaseun her caregiver", "NAME", "oluwaseun"),
+    ("i need to cancel for mark jimenez", "NAME", "mark jimenez"),
+    ("my name is will smith", "NAME", "will smith"),
+    # a number whose cue comes after it
+    ("the last four are 2204 on my social", "SSN", "2204"),
+    ("the last four are two two oh four on my social", "SSN", "two two oh four"),
+    ("four four one two is the last four of my social", "SSN", "four four one two"),
+    ("seven seven one two oh nine is her medical record number", "MRN", "seven seven one two oh nine"),
 ]
 
 
@@ -117,6 +139,26 @@ NEGATIVE = [
     "i'm lightheaded and dizzy",
     "she was in room four on the fifth floor",
     "we waited for six hours",
+    # words that are also names, in frames that look like a name's
+    "will you hold for a moment please",
+    "hope you feel better soon",
+    "okay mark it as urgent",
+    "no hope left",
+    "may i put you on hold",
+    "grace is all we have left",
+    "okay cool thank you",
+    "okay, chase bank called",
+    "thanks buddy",
+    "okay sweetie thank you",
+    "okay lisinopril",
+    "motrin said on the box",
+    "i'm lightheaded from the pills",
+    "i'm lightheaded here",
+    "sorry can you say that again",
+    # amounts and years before a number cue
+    "i paid 1500 on my card",
+    "i've been sober since 2019 on my plan",
+    "take two on the first day",
 ]
 
 
@@ -124,6 +166,23 @@ NEGATIVE = [
 def test_redact_hard_negative_is_left_alone(text: str) -> None:
     assert found(text) == []
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm at 22 oak street near the gas station",
+        "it's 12 elm road across from the park",
+        "the pickup is at 4 main st by the pharmacy",
+    ],
+)
+def test_redact_word_after_an_address_is_not_a_town_unless_town_like(text: str) -> None:
+    assert [kind for kind, _ in found(text)] == ["ADDRESS"]
+
+
+def test_redact_town_after_an_address_is_still_found() -> None:
+    assert ("CITY", "millbrook") in found("we live at 22 alder road millbrook")
+    assert ("CITY", "Riverton") in found("We live at 22 Alder Road Riverton.")
 
 
 def test_call_redactor_gives_the_same_value_the_same_placeholder() -> None:
@@ -196,3 +255,19 @@ def test_redactor_never_fails_and_spans_are_ordered(text: str) -> None:
     ends = [(s.start, s.end) for s in result.spans]
     assert all(0 <= a < b <= len(text) for a, b in ends)
     assert all(ends[k][1] <= ends[k + 1][0] for k in range(len(ends) - 1))
+
+
+def test_rules_yaml_lists_hold_only_words() -> None:
+    """YAML 1.1 reads a bare yes/no/on/off as a boolean: every list entry must stay a word."""
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(resources.files("calmline.resources").joinpath("privacy", "rules.yaml").read_text())
+    stack: list[object] = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            assert all(isinstance(item, str) for item in node), [x for x in node if not isinstance(x, str)]

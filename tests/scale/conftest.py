@@ -72,3 +72,21 @@ def baseline(registry: AnalyzerRegistry) -> dict[str, Any]:
 def pg() -> Iterator[Engine]:
     """A migrated, empty PostgreSQL schema."""
     yield from _postgres_schema()
+
+
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[object]:
+    """A PostgreSQL cluster of the test session's own, which a test may stop and start (initdb once)."""
+    from tests.scale.servers import PrivatePostgres, postgres_bin
+
+    bindir = postgres_bin()
+    if bindir is None:
+        if IN_CI:
+            pytest.fail("initdb and pg_ctl are required when CI=true (the PostgreSQL server package)")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+    cluster = PrivatePostgres(bindir)
+    try:
+        cluster.init()
+        yield cluster
+    finally:
+        cluster.destroy()

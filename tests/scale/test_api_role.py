@@ -72,7 +72,9 @@ def test_api_role_queues_then_answers_429_with_retry_after(
 
         ready = client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "bus": "redis", "bus_depth": 2}
+        assert ready.json() == {"status": "ready", "bus": "redis", "bus_depth": 2, "dead_letters": 0}
+        bus.client.xadd(bus.dead_stream, {"m": "{}", "stream": bus.stream(0), "entry": "1-0", "error": "X"})
+        assert client.get("/readyz").json()["dead_letters"] == 1  # operators see it; still ready
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert 'calmline_ingest_rejected_total{reason="overloaded"}' in metrics.text

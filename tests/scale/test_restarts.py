@@ -134,3 +134,78 @@ def test_database_blip_is_retried_not_lost(
     service.evict()
     assert snapshot(service) == baseline
     assert bus.dead_letters() == []
+
+
+@pytest.mark.postgres
+def test_commit_whose_answer_is_lost_is_not_stepped_twice(
+    pg: Engine,
+    registry: AnalyzerRegistry,
+    make_bus: MakeBus,
+    baseline: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The connection drops after COMMIT reached the server: the event is stored, the worker got an error.
+
+    The retry finds the event in the log (``duplicate``) and the worker re-folds the call from the log, so the
+    next event is stepped, not held as if the stored one were still missing.
+    """
+    bus = make_bus()
+    for event in script():
+        bus.publish(event)
+    service = make_service(pg, registry)
+    append = service.log.append
+    lost = {"left": 2}
+
+    def commit_then_fail(*args: Any, **kwargs: Any) -> Any:
+        rows = append(*args, **kwargs)
+        if lost["left"] > 0 and len(service.log.read_since(0, 1000)) > 12:
+            lost["left"] -= 1
+            raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection"))
+        return rows
+
+    monkeypatch.setattr(service.log, "append", commit_then_fail)
+    worker = EngineWorker(bus, service, "w1", block_ms=20)
+    worker.retry_pause_s = 0.01
+    drain([worker], bus)
+    assert lost["left"] == 0
+    assert service.log.held() == []
+    assert snapshot(make_service(pg, registry)) == baseline
+    assert bus.dead_letters() == []
+
+
+@pytest.mark.postgres
+def test_store_failing_while_releasing_held_events_leaves_no_call_stuck(
+    pg: Engine,
+    registry: AnalyzerRegistry,
+    make_bus: MakeBus,
+    baseline: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each call's seq 2 arrives before seq 1 (held); the store fails after seq 1 is stepped, mid-release.
+
+    The retry of seq 1 is a ``duplicate``; the held seq 2 must still be stepped then, or every later event of
+    the call would be held behind it until the gap timeout.
+    """
+    bus = make_bus()
+    events = script()
+    for c in range(4):
+        calls = [e for e in events if getattr(e, "call_id", None) == f"scale-{c}"]
+        for event in [calls[0], calls[2], calls[1], *calls[3:]]:
+            bus.publish(event)
+    service = make_service(pg, registry)
+    append = service.log.append
+    failed: set[str] = set()
+
+    def flaky(stream: str, event: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(event, "seq", None) == 2 and stream not in failed:  # the held event, as it is released
+            failed.add(stream)
+            raise OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+        return append(stream, event, *args, **kwargs)
+
+    monkeypatch.setattr(service.log, "append", flaky)
+    worker = EngineWorker(bus, service, "w1", block_ms=20)
+    worker.retry_pause_s = 0.01
+    drain([worker], bus)
+    assert len(failed) == 4
+    assert service.log.held() == []
+    assert snapshot(make_service(pg, registry)) == baseline

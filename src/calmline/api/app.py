@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from calmline.api.errors import BodyLimitMiddleware, install_error_handlers
-from calmline.api.routes import alerts, auth, calls, events, health, history, live, protocols, routing
+from calmline.api.routes import alerts, auth, calls, events, health, history, live, oidc, protocols, routing
 from calmline.api.routes.aftercall import router as aftercall_router
 from calmline.api.routes.continuity import router as continuity_router
 from calmline.api.routes.postcall import router as postcall_router
@@ -34,6 +34,7 @@ log = structlog.get_logger("calmline.api")
 ROUTERS = (
     health.router,
     auth.router,
+    oidc.router,
     events.router,
     calls.router,
     alerts.router,
@@ -99,6 +100,7 @@ def create_app(
                 webhooks.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await webhooks
+            await to_thread.run_sync(svc.close)  # the group-commit writer finishes what is queued
             svc.unsubscribe(hub.publish)
             hub.detach()
             if owned:

@@ -61,6 +61,9 @@ PERMISSIONS: Mapping[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/docs/oauth2-redirect"): None,
     ("GET", "/redoc"): None,
     ("POST", "/api/auth/login"): None,
+    # sign-in with the hospital's identity provider (OIDC; 404 unless configured): browser redirects
+    ("GET", "/auth/oidc/login"): None,
+    ("GET", "/auth/oidc/callback"): None,
     ("POST", "/api/auth/logout"): ANYONE,
     ("GET", "/api/auth/me"): ANYONE,
     ("POST", "/api/auth/break-glass"): BREAK_GLASS_ROLES,

@@ -39,7 +39,9 @@ import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from calmline import observability as obs
+from calmline import tracing
 from calmline.bus.base import Backpressure, partition_of
+from calmline.bus.dead_letters import describe
 from calmline.events import Tick, parse_input
 from calmline.store.log import dump
 
@@ -69,6 +71,9 @@ class StreamsConfig:
     claim_idle_ms: int = 3_000
     lease_ms: int = 3_000
     retry_after_s: int = 2
+    #: A reply not back within this time is a lost connection (a network blip that drops packets, not only one
+    #: that resets the connection): redis-py reconnects and retries instead of waiting forever.
+    socket_timeout_s: float = 5.0
 
 
 class RedisStreamsBus:
@@ -79,7 +84,12 @@ class RedisStreamsBus:
     def __init__(self, config: StreamsConfig, client: redis.Redis | None = None) -> None:
         self.config = config
         self.client: redis.Redis = client or redis.Redis.from_url(
-            config.url, decode_responses=True, socket_connect_timeout=2, health_check_interval=30
+            config.url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=config.socket_timeout_s,
+            socket_keepalive=True,
+            health_check_interval=30,
         )
         self._depth_cache: tuple[float, int] = (0.0, 0)
         self._setup_done = False
@@ -130,8 +140,11 @@ class RedisStreamsBus:
             if depth >= limit:
                 raise Backpressure(depth, limit, self.config.retry_after_s)
         call_id = getattr(event, "call_id", None) or getattr(event, "agent_id", "")
-        message = {"e": dump(event), "t": time.time()}
-        return self._add(partition_of(str(call_id), self.config.partitions), message, priority)
+        message: dict[str, Any] = {"e": dump(event), "t": time.time()}
+        attributes = tracing.event_attributes(event, lane="priority" if priority else "normal")
+        with tracing.span("calmline.bus.publish", attributes):
+            tracing.inject(message)  # the engine step's span joins this trace (no-op without tracing)
+            return self._add(partition_of(str(call_id), self.config.partitions), message, priority)
 
     def publish_control(self, kind: str, call_id: str, at: datetime) -> str:
         """Ask the owner of a call's partition to check its deadlines (``tick``) or its gaps (``gaps``)."""
@@ -165,13 +178,22 @@ class RedisStreamsBus:
             return False
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        """The dead-letter entries (oldest first)."""
+        """The dead-letter entries (oldest first), each with its id in the dead-letter stream as ``id``."""
         entries: Any = self.client.xrange(self.dead_stream)
-        return [dict(fields) for _id, fields in entries]
+        return [{**fields, "id": str(entry_id)} for entry_id, fields in entries]
+
+    def dead_letter_count(self) -> int:
+        """Dead letters waiting for an operator (``calmline bus dead-letters list|redrive|drop``)."""
+        return int(self.client.xlen(self.dead_stream))
 
 
 #: Failures of the infrastructure rather than of the event: retried without limit, never dead-lettered.
 _INFRASTRUCTURE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, redis.RedisError)
+
+
+def _field(stream: str, entry_id: str) -> str:
+    """The key of an entry in the failure and claim counts: entry ids are unique per stream only."""
+    return f"{stream}/{entry_id}"
 
 
 class _Unavailable(Exception):
@@ -197,6 +219,9 @@ class EngineWorker:
         #: Pause after the store failed (the entries stay pending and are tried again).
         self.retry_pause_s = 0.5
         self._recheck_pending = True
+        #: Rounds that found the store down, and the bus (Redis) unreachable; for tests and debugging.
+        self.store_failures = 0
+        self.bus_failures = 0
 
     # -- leases -----------------------------------------------------------------------------------------
 
@@ -234,6 +259,11 @@ class EngineWorker:
                 log.info("bus.partition.taken", worker=self.name, partition=p)
         for p in self.owned:
             self._reclaim(p)
+        # Re-read this worker's own pending entries each heartbeat: a reply lost to a network blip (entries
+        # delivered, the answer never arrived, redis-py's retry read new ones) is picked up within lease/3
+        # rather than waiting to be reclaimed as if this worker had died.
+        self._recheck_pending = True
+        obs.DEAD_LETTERS_WAITING.set(self.bus.dead_letter_count())
         self._balanced_at = time.monotonic()
 
     def _reclaim(self, partition: int) -> None:
@@ -258,7 +288,8 @@ class EngineWorker:
         """An entry taken over ``max_deliveries`` times has killed that many workers: dead-letter it."""
         key = f"{self.bus.config.prefix}:claims"
         for entry_id, fields in claimed:
-            if int(self.bus.client.hincrby(key, entry_id, 1)) >= self.bus.config.max_deliveries and fields:
+            count = int(self.bus.client.hincrby(key, _field(stream, entry_id), 1))
+            if count >= self.bus.config.max_deliveries and fields:
                 self._dead_letter(stream, entry_id, fields, "WorkerDied", self.bus.config.max_deliveries)
 
     def release(self) -> None:
@@ -278,10 +309,13 @@ class EngineWorker:
                 try:
                     self.run_once()
                 except redis.RedisError as exc:
+                    self.bus_failures += 1
+                    self._recheck_pending = True  # a read or an XACK may have been lost with the connection
                     obs.ERRORS.labels("bus", type(exc).__name__).inc()
                     log.error("bus.unreachable", worker=self.name, error=type(exc).__name__)
                     time.sleep(0.5)
                 except Exception as exc:  # e.g. the store down during the tick: never let the worker die
+                    self._recheck_pending = True
                     obs.ERRORS.labels("engine", type(exc).__name__).inc()
                     log.error("engine.round_failed", worker=self.name, error=type(exc).__name__)
                     time.sleep(0.5)
@@ -324,9 +358,13 @@ class EngineWorker:
                         self._ack(stream, entry_id)
                     count += 1
         except _Unavailable as exc:  # the store is down: leave everything pending, retry after a pause
+            self.store_failures += 1
             obs.ERRORS.labels("engine", exc.error).inc()
             log.warning("store.unavailable", worker=self.name, error=exc.error)
             self._recheck_pending = True
+            # A commit whose answer was lost may have happened or not: the cached states cannot be trusted, so
+            # each call is re-folded from the log (a retried event already stored is then a ``duplicate``).
+            self.service.evict()
             time.sleep(self.retry_pause_s)
         return count
 
@@ -340,7 +378,7 @@ class EngineWorker:
             if "c" in message:
                 self._control(message)
             else:
-                self._step(message)
+                self._step(message, lane)
         except _INFRASTRUCTURE as exc:  # not the event's fault: never counted towards a dead letter
             raise _Unavailable(type(exc).__name__) from exc
         except Exception as exc:
@@ -349,10 +387,13 @@ class EngineWorker:
         self._ack(stream, entry_id)
         self.processed += 1
 
-    def _step(self, message: dict[str, Any]) -> None:
+    def _step(self, message: dict[str, Any], lane: str) -> None:
         event = parse_input(message["e"])
         started = time.perf_counter()
-        result = self.service.ingest(event)
+        attributes = tracing.event_attributes(event, lane=lane)
+        with tracing.span("calmline.bus.consume", attributes, parent=message) as span:
+            result = self.service.ingest(event)
+            span.set_attribute("calmline.ingest.status", result.status)
         obs.observe_step(event.type, result.status, started)
         if event.type == "utterance":
             obs.observe_alerts(result.outputs, float(message.get("t", time.time())))
@@ -372,15 +413,15 @@ class EngineWorker:
         pipe = self.bus.client.pipeline(transaction=False)
         pipe.xack(stream, self.bus.config.group, entry_id)
         pipe.xdel(stream, entry_id)
-        pipe.hdel(f"{self.bus.config.prefix}:failures", entry_id)
-        pipe.hdel(f"{self.bus.config.prefix}:claims", entry_id)
+        pipe.hdel(f"{self.bus.config.prefix}:failures", _field(stream, entry_id))
+        pipe.hdel(f"{self.bus.config.prefix}:claims", _field(stream, entry_id))
         pipe.execute()
 
     def _failed(self, stream: str, entry_id: str, fields: dict[str, str], exc: Exception) -> None:
         """Count a failed delivery; past ``max_deliveries`` move the entry to the dead-letter stream."""
         cfg, client = self.bus.config, self.bus.client
         obs.ERRORS.labels("engine", type(exc).__name__).inc()
-        failures = int(client.hincrby(f"{cfg.prefix}:failures", entry_id, 1))
+        failures = int(client.hincrby(f"{cfg.prefix}:failures", _field(stream, entry_id), 1))
         if failures < cfg.max_deliveries:
             self._recheck_pending = True
             log.warning(
@@ -392,12 +433,25 @@ class EngineWorker:
     def _dead_letter(
         self, stream: str, entry_id: str, fields: dict[str, str], error: str, failures: int
     ) -> None:
-        dead: Any = {**fields, "stream": stream, "entry": entry_id, "error": error}
-        self.bus.client.xadd(self.bus.dead_stream, {**dead, "failures": failures})
+        dead: Any = {**fields, "stream": stream, "entry": entry_id, "error": error, "failures": failures}
+        dead_id = self.bus.client.xadd(self.bus.dead_stream, dead)
         self._ack(stream, entry_id)
         obs.DEAD_LETTERS.inc()
-        log.error(  # the operator alert: a log line at error level and the dead-letter counter
-            "bus.dead_letter", worker=self.name, stream=stream, entry=entry_id, error=error
+        # The operator alert: this line at error level, the dead-letter counter and gauge, /readyz's count.
+        # ``describe`` keeps the call id, seq and event type, never the text.
+        about = describe(dead)
+        log.error(
+            "bus.dead_letter",
+            worker=self.name,
+            dead_letter=str(dead_id),
+            call_id=about.get("call_id"),
+            seq=about.get("seq"),
+            type=about.get("type"),
+            stream=stream,
+            entry=entry_id,
+            reason=error,
+            failures=failures,
+            action="calmline bus dead-letters list, fix the cause, then redrive",
         )
 
     # -- time -------------------------------------------------------------------------------------------

@@ -29,6 +29,67 @@ TLDS = frozenset({"com", "net", "org", "edu", "gov", "io", "us", "co", "info", "
 _EMAIL_STOP = frozenset(
     {"is", "email", "mail", "address", "it's", "its", "me", "my", "to", "at", "was", "the", "and", "or"}
 )
+#: Words that may stand between a number and a cue after it ("2204 on my social", "… that's the member id").
+_AFTER_GLUE = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "that's",
+        "thats",
+        "those",
+        "these",
+        "that",
+        "it's",
+        "this",
+        "the",
+        "my",
+        "her",
+        "his",
+        "their",
+        "our",
+        "your",
+        "on",
+        "of",
+        "for",
+        "from",
+        "in",
+        "last",
+        "four",
+        "digits",
+        "numbers",
+        ",",
+        "-",
+        "um",
+        "uh",
+        "should",
+        "be",
+        "i",
+        "think",
+        "it",
+        "as",
+        "with",
+    }
+)
+#: A number just after these is an amount, whatever cue follows ("i paid 1500 on my card").
+_AMOUNT_BEFORE = frozenset(
+    {
+        "$",
+        "paid",
+        "pay",
+        "paying",
+        "owe",
+        "owed",
+        "cost",
+        "costs",
+        "charged",
+        "spent",
+        "balance",
+        "bill",
+        "dollars",
+    }
+)
+_YEAR_BEFORE = frozenset({"since", "in", "from", "until", "till", "by", "of", "back", "around", "year"})
 _LOCAL_JOIN = frozenset({"dot", "underscore", "dash", "period", "hyphen", "-", "_", "."})
 #: Kinds whose identifiers mix letters and digits ("a b c one two three").
 ALNUM_KINDS = frozenset({"MRN", "INSURANCE", "ACCOUNT", "LICENSE", "PLATE", "ID"})
@@ -111,7 +172,7 @@ def written(doc: Doc, rules: PrivacyRules) -> None:
         key = m.group().lower()
         if kind == "ALNUM":
             a = bisect_left(doc.starts, m.start())
-            kind = _cue(doc, a, rules) or "ID"
+            kind = _cue(doc, a, rules) or _cue_after(doc, bisect_left(doc.starts, m.end()), rules) or "ID"
             if kind not in ALNUM_KINDS and kind not in ("SSN", "PHONE", "ZIP"):
                 kind = "ID"
         doc.take_chars(m.start(), m.end(), kind, key)
@@ -227,6 +288,32 @@ def _cue(doc: Doc, i: int, rules: PrivacyRules) -> str | None:
     return found
 
 
+def _cue_after(doc: Doc, end: int, rules: PrivacyRules) -> str | None:
+    """The kind named by a number cue right after the run ending at ``end`` ("2204 on my social").
+
+    Only linking words may stand between ("is", "that's the", "on my", "those are the last four of my"), and a
+    run that looks like an amount or a year in a phrase ("paid 1500 on my card", "since 2019 on my plan") is
+    left to the cue before it.
+    """
+    low = doc.low
+    for p in range(end, min(doc.n, end + rules.cue_window + 2)):
+        if doc.covered[p]:
+            return None
+        size = doc.starts_with(p, rules.number_cue_phrases, 4)
+        if size:
+            return rules.number_cues[tuple(low[p : p + size])]
+        if low[p] not in _AFTER_GLUE:
+            return None
+    return None
+
+
+def _amount_or_year(doc: Doc, i: int, digits: str) -> bool:
+    prev = doc.low[i - 1] if i > 0 else ""
+    if any(t in _AMOUNT_BEFORE for t in doc.low[max(0, i - 3) : i]):
+        return True
+    return len(digits) == 4 and digits[:2] in ("19", "20") and prev in _YEAR_BEFORE
+
+
 def _short_alpha(doc: Doc, k: int, rules: PrivacyRules) -> bool:
     tok = doc.low[k]
     return (
@@ -256,6 +343,8 @@ def numbers(doc: Doc, rules: PrivacyRules) -> None:
             i = ip_end
             continue
         kind = _cue(doc, i, rules)
+        if kind is None and len(digits) < rules.uncued_min_digits and not _amount_or_year(doc, i, digits):
+            kind = _cue_after(doc, end, rules)
         start = i
         chars = len(digits)
         key = digits

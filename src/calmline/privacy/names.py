@@ -31,12 +31,42 @@ _SELF_CUES = frozenset({("i'm",), ("i", "am"), ("im",), ("it's",)})
 #: "my husband will is ..." is odd; "my husband will call" is not: after a relation, an everyday-word name
 #: needs one of these after it.
 _RELATION_VERBS = frozenset(
-    {"is", "was", "has", "had", "lives", "he's", "she's", "and", "who", "called", "said"}
+    {
+        "is",
+        "was",
+        "are",
+        "were",
+        "has",
+        "had",
+        "lives",
+        "he's",
+        "she's",
+        "and",
+        "who",
+        "called",
+        "said",
+        "says",
+        "keeps",
+        "kept",
+        "wants",
+        "needs",
+        "gave",
+        "told",
+        "asked",
+        "thinks",
+    }
 )
 #: An unknown word followed by one of these is a name ("siddharth speaking", "that hiroshi called").
 _AFTER_UNKNOWN = frozenset(
     {"speaking", "here", "called", "calling", "said", "says", "told", "gave", "keeps", "wants", "asked"}
 )
+#: "is my ex husband", "was her late father".
+_RELATION_PREFIXES = frozenset(
+    {"ex", "step", "late", "former", "older", "younger", "big", "little", "best", "new"}
+)
+#: Word classes for cue-less names, and the frame points (see :func:`_frame`) each needs.
+_PROPER, _UNKNOWN, _EVERYDAY = 1, 2, 3
+_NEEDED = {_PROPER: 2, _UNKNOWN: 3, _EVERYDAY: 3}
 #: "n as in nancy": a spelling aid, not a person.
 _SPELLING_AID = PhraseSet([("as", "in"), ("like", "in")])
 #: Abbreviations people spell out that are not names.
@@ -110,7 +140,7 @@ def _confirmed(doc: Doc, i: int, rules: PrivacyRules, bare: bool = False) -> boo
     if not _free(doc, k, rules):
         return False
     if tok in rules.surnames and tok not in rules.ambiguous_names:
-        return tok not in rules.common_words or tok in rules.first_names or doc.cap[k]
+        return tok not in rules.everyday_names or doc.cap[k]
     return _unknown(doc, k, rules) or (tok in rules.world_names and tok not in rules.common_words)
 
 
@@ -119,10 +149,13 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
     low, n = doc.low, doc.n
     i = 0
     while i < n:
-        if not _free(doc, i, rules):
+        if not _free(doc, i, rules) and not _stop_word_named(doc, i, rules):
             i += 1
             continue
         tok = low[i]
+        if tok in rules.context.not_names and not doc.ends_with(i, rules.name_cues_explicit, 5):
+            i += 1  # "thanks buddy", "motrin said": never a name without "my name is"
+            continue
         single = len(tok) == 1
         amb = tok in rules.ambiguous_names
         lexical = _lexical(tok, rules)
@@ -131,6 +164,7 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
         nxt = low[i + 1] if i + 1 < n else ""
         explicit = bool(doc.ends_with(i, rules.name_cues_explicit, 5))
         start = False
+        cued = True
         if explicit:
             start = not single or _spelled_end(doc, i) > i
         elif doc.ends_with(i, rules.name_cues_relation, 3):
@@ -142,21 +176,34 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
             start = (cued_lexical or doc.cap[i] or (unknown and not self_cue)) and (
                 not amb or _confirmed(doc, i, rules) or (tok in rules.surnames and low[i - 1] in _TITLES)
             )
-        elif (i > 0 and low[i - 1] in _DETERMINERS) or doc.ends_with(i, _SPELLING_AID, 2):
+            # After "i'm"/"it's" an unknown word is a name when "calling" or a relation follows it, or "from"/
+            # "here" after "it's" ("hey it's deshawn from upstairs", "i'm oluwaseun her caregiver"); not
+            # "i'm lightheaded from the pills".
+            start = start or (unknown and self_cue and _self_named(doc, i + 1, rules, low[i - 1] == "it's"))
+        elif _determined(doc, i, rules) or doc.ends_with(i, _SPELLING_AID, 2):
             start = False
-        elif tok in rules.first_names:
-            start = not amb or _confirmed(doc, i, rules, bare=True) or _mid_cap(doc, i)
-        elif lexical and _mid_cap(doc, i):
-            start = not amb
-        elif unknown or tok in rules.world_names:
-            start = nxt in _AFTER_UNKNOWN
-        name_like = tok in rules.first_names or unknown or tok in rules.world_names
+        else:
+            cued = False
+            if tok in rules.first_names:
+                start = not amb or _confirmed(doc, i, rules, bare=True) or _mid_cap(doc, i)
+            elif lexical and _mid_cap(doc, i):
+                start = not amb
+            elif unknown or tok in rules.world_names:
+                start = nxt in _AFTER_UNKNOWN
+        name_like = (
+            tok in rules.first_names
+            or unknown
+            or tok in rules.world_names
+            or (tok in rules.surnames and tok not in rules.everyday_names)
+        )
         if not start and name_like and not amb and i + 1 < n and _free(doc, i + 1, rules):
             # "kwame ruiz", "mateo petrov": a name-like word followed by a surname, no cue needed.
             common = tok in rules.common_words and tok not in rules.first_names
             start = (nxt in rules.surnames and (nxt not in rules.ambiguous_names or not common)) or (
                 not common and nxt in rules.world_names and nxt not in rules.common_words
             )
+        if not start and not cued:
+            start = _framed(doc, i, rules)
         if (
             start
             and not explicit
@@ -169,6 +216,99 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
         end = _spelled_end(doc, i) if single else _extend(doc, i, rules, explicit)
         doc.take(i, end, "NAME", " ".join(low[i:end]))
         i = end
+
+
+def _stop_word_named(doc: Doc, i: int, rules: PrivacyRules) -> bool:
+    """A first name that is also a stop word, right after "my name is" ("my name is will smith")."""
+    tok = doc.low[i]
+    return (
+        not doc.covered[i]
+        and tok in rules.first_names
+        and bool(doc.ends_with(i, rules.name_cues_explicit, 5))
+    )
+
+
+def _word_class(doc: Doc, i: int, rules: PrivacyRules) -> int:
+    """How much a word by itself says it is a name: ``_PROPER``, ``_UNKNOWN``, ``_EVERYDAY`` or 0 (none)."""
+    tok = doc.low[i]
+    if tok in rules.context.not_names:
+        return 0
+    if tok in rules.ambiguous_names or tok in rules.everyday_names:
+        return _EVERYDAY
+    if _lexical(tok, rules) or tok in rules.world_names:
+        return _PROPER
+    return _UNKNOWN if _unknown(doc, i, rules) else 0
+
+
+def _determined(doc: Doc, i: int, rules: PrivacyRules) -> bool:
+    """A determiner before the word ("the rose bush"); "no" before a proper name is an interjection."""
+    prev = doc.low[i - 1] if i > 0 else ""
+    if prev not in _DETERMINERS:
+        return False
+    if prev != "no":
+        return True
+    # "no no paul is my brother in law", "no nevaeh is": an interjection; "no hope left", "no mark": a
+    # determiner (unless doubled: "no no mark is my brother").
+    return _word_class(doc, i, rules) not in (_PROPER, _UNKNOWN) and not (i > 1 and doc.low[i - 2] == "no")
+
+
+def _self_named(doc: Doc, k: int, rules: PrivacyRules, its: bool) -> bool:
+    """After "i'm <word>": "calling", "speaking", "her caregiver"; after "it's" also "from", "here"."""
+    if doc.starts_with(k, rules.name_after_cues, 3):
+        return its or doc.low[k] not in ("from", "here")
+    owner = k < doc.n and doc.low[k] in rules.context.relation_owners
+    return owner and bool(doc.starts_with(k + 1, rules.context.relation_nouns, 3))
+
+
+def _relation_after(doc: Doc, k: int, rules: PrivacyRules) -> bool:
+    """``k`` starts "is my brother", "was her caregiver", "is my ex husband"."""
+    ctx, low, n = rules.context, doc.low, doc.n
+    if k >= n or low[k] not in ctx.relation_verbs:
+        return False
+    k += 1
+    if k < n and low[k] in ctx.relation_owners:
+        k += 1
+    if k < n and low[k] in _RELATION_PREFIXES:
+        k += 1
+    return bool(doc.starts_with(k, ctx.relation_nouns, 3))
+
+
+def _frame(doc: Doc, i: int, end: int, rules: PrivacyRules) -> tuple[int, bool]:
+    """Points for the words around a cue-less name at ``i..end-1``, and whether they make a full frame.
+
+    Before: an opener ("okay", "thank you", "bye") 2, the start of the utterance 1. After: the end of the
+    utterance 2 after an opener (else 1), "it's me" 3, a closer ("thank you", "take care") 2, a relation ("is
+    my brother") 3, a reporting verb ("gave", "said") 2, a clause addressed to the person ("can you") or a
+    verb ("has") 1. *Full* (enough for an everyday-word name): an opener with the end or a closer after it (a
+    vocative), "it's me" at the start, a relation, or a reporting verb.
+    """
+    ctx, low, n = rules.context, doc.low, doc.n
+    opener = bool(doc.ends_with(i, ctx.openers, 4))
+    points = 2 if opener else int(i == 0 or low[i - 1] in _SENTENCE_END or low[i - 1] == ",")
+    if end >= n or low[end] in _SENTENCE_END or low[end] == ",":
+        return points + (2 if opener else 1), opener
+    if doc.starts_with(end, ctx.self_closers, 3):  # "mark it's me again"
+        return points + 3, opener or points > 0
+    if doc.starts_with(end, ctx.closers, 3):
+        return points + 2, opener
+    if _relation_after(doc, end, rules):
+        return points + 3, True
+    if low[end] in ctx.reporting_verbs:  # "jack gave me this number"
+        return points + 2, True
+    return points + (low[end] in ctx.clause_words or bool(doc.starts_with(end, ctx.subject_verbs, 2))), False
+
+
+def _framed(doc: Doc, i: int, rules: PrivacyRules) -> bool:
+    """A name said with no cue, found by its frame ("okay maria thank you", "paul is my brother in law")."""
+    cls = _word_class(doc, i, rules)
+    if not cls or len(doc.low[i]) < 2:
+        return False
+    # An everyday-word name is judged alone ("okay, chase bank called" is not "chase" + a surname).
+    points, full = _frame(doc, i, i + 1 if cls == _EVERYDAY else _extend(doc, i, rules, False), rules)
+    if cls == _EVERYDAY:
+        # "okay grace thank you", "mark is my brother": a given name in a full frame ("okay cool thanks": no).
+        return full and points >= _NEEDED[cls] and (doc.low[i] in rules.first_names or points >= 5)
+    return points >= _NEEDED[cls]
 
 
 def _spelled_end(doc: Doc, i: int) -> int:

@@ -64,6 +64,48 @@ _TOWN_SECOND = frozenset(
         "crossing",
     }
 )
+#: Words that follow an address and start a direction, not a town ("near the gas station", "across from").
+_NOT_TOWN = frozenset(
+    {
+        "near",
+        "by",
+        "across",
+        "behind",
+        "next",
+        "past",
+        "beside",
+        "opposite",
+        "around",
+        "between",
+        "close",
+        "right",
+        "just",
+        "left",
+        "off",
+        "corner",
+        "upstairs",
+        "downstairs",
+        "apartment",
+        "unit",
+        "floor",
+        "side",
+        "front",
+        "door",
+        "gate",
+        "entrance",
+        "building",
+        "second",
+        "third",
+        "top",
+        "bottom",
+        "where",
+        "which",
+        "please",
+        "hurry",
+        "quick",
+        "asap",
+    }
+)
 _NOT_PLACE = frozenset(
     {
         "apartment",
@@ -146,6 +188,18 @@ def addresses(doc: Doc, rules: PrivacyRules) -> None:
         i = end
 
 
+def _town_word(doc: Doc, k: int, rules: PrivacyRules) -> bool:
+    """A word after a street address that can be its town: capitalised, not an everyday word, or town-shaped.
+
+    "22 oak street millbrook" and "22 Oak Street Riverton" are towns; "22 oak street near the gas station" and
+    "… by the school" are not.
+    """
+    tok = doc.low[k]
+    if not tok.isalpha() or tok in rules.name_stop or tok in _NOT_PLACE or tok in _NOT_TOWN:
+        return False
+    return doc.cap[k] or tok not in rules.common_words or _TOWN_END.search(tok) is not None
+
+
 def _after_address(doc: Doc, j: int, rules: PrivacyRules) -> None:
     low, n = doc.low, doc.n
     j += j < n and low[j] in (",", "in")
@@ -168,7 +222,7 @@ def _after_address(doc: Doc, j: int, rules: PrivacyRules) -> None:
                     break
             else:
                 size = 0
-            if not size and low[j].isalpha() and low[j] not in rules.name_stop and low[j] not in _NOT_PLACE:
+            if not size and _town_word(doc, j, rules):
                 size = 1
         if size:
             doc.take(j, j + size, "CITY", " ".join(low[j : j + size]))

@@ -51,6 +51,22 @@ def phrase_tokens(text: str) -> Phrase:
 
 
 @dataclass(frozen=True, slots=True)
+class NameContext:
+    """The words around a name said without a cue (``name_context`` in ``rules.yaml``)."""
+
+    openers: PhraseSet
+    closers: PhraseSet
+    self_closers: PhraseSet
+    clause_words: frozenset[str]
+    subject_verbs: PhraseSet
+    reporting_verbs: frozenset[str]
+    relation_verbs: frozenset[str]
+    relation_owners: frozenset[str]
+    relation_nouns: PhraseSet
+    not_names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class PrivacyRules:
     """Every list the redactor uses, as sets and phrase tables."""
 
@@ -84,6 +100,8 @@ class PrivacyRules:
     ambiguous_names: frozenset[str]
     common_words: frozenset[str]
     world_names: frozenset[str]
+    everyday_names: frozenset[str]
+    context: NameContext
 
 
 _MONTH_NUMBERS = {
@@ -121,6 +139,19 @@ def load_rules() -> PrivacyRules:
         min_chars[kind] = int(spec["min_chars"])
         for p in spec["phrases"]:
             number_cues.setdefault(phrase_tokens(str(p)), kind)
+    ctx = raw["name_context"]
+    context = NameContext(
+        openers=_phrases(ctx["openers"]),
+        closers=_phrases(ctx["closers"]),
+        self_closers=_phrases(ctx["self_closers"]),
+        clause_words=frozenset(ctx["clause_words"]),
+        subject_verbs=_phrases(ctx["subject_verbs"]),
+        reporting_verbs=frozenset(ctx["reporting_verbs"]),
+        relation_verbs=frozenset(ctx["relation_verbs"]),
+        relation_owners=frozenset(ctx["relation_owners"]),
+        relation_nouns=_phrases(ctx["relation_nouns"]),
+        not_names=frozenset(ctx["not_names"]),
+    )
     months = {m: _MONTH_NUMBERS[m[:3]] for m in (str(x) for x in raw["months"])}
     return PrivacyRules(
         version=str(raw["version"]),
@@ -153,4 +184,6 @@ def load_rules() -> PrivacyRules:
         ambiguous_names=frozenset(raw["ambiguous_names"]),
         common_words=_lexicon("common_words.txt"),
         world_names=_lexicon("names_world.txt"),
+        everyday_names=_lexicon("everyday_names.txt"),
+        context=context,
     )

@@ -76,8 +76,12 @@ def index(request: Request) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    """The sign-in form; its script posts to ``/api/auth/login``."""
-    return _render(request, "login.html", page="login", title="Sign in")
+    """The sign-in form; its script posts to ``/api/auth/login``. With OIDC: "Sign in with <IdP>" as well."""
+    from calmline.api.routes.oidc import login_link  # here: the API routes import this module
+
+    settings = getattr(request.app.state, "settings", None)
+    oidc = login_link(request, settings) if settings is not None else None
+    return _render(request, "login.html", page="login", title="Sign in", oidc=oidc)
 
 
 @router.get("/wall", response_class=HTMLResponse)

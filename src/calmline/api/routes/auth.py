@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from calmline.api import auth
+from calmline.api.auth import Principal
 from calmline.api.deps import (
     SESSION_COOKIE,
     BreakGlassReviewer,
@@ -23,6 +24,7 @@ from calmline.api.errors import ApiError, not_found
 from calmline.api.views import row_message
 from calmline.security import access
 from calmline.security.ratelimit import LoginLimiter
+from calmline.service import CallService
 from calmline.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -74,6 +76,27 @@ def login_limiter(request: Request, settings: Settings) -> LoginLimiter:
         )
         request.app.state.login_limiter = limiter
     return limiter
+
+
+def start_session(
+    response: Response, service: CallService, user: Principal, now: datetime, settings: Settings
+) -> auth.Session:
+    """Start a session for ``user`` and set its cookie on ``response``: every sign-in, password or OIDC.
+
+    ``HttpOnly``, ``SameSite=Strict``, ``Secure`` in prod, for ``CALMLINE_SESSION_TTL_MINUTES``.
+    """
+    ttl = timedelta(minutes=settings.session_ttl_minutes)
+    session = auth.create_session(service.db, user, now, ttl)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=settings.env == "prod",
+        path="/",
+    )
+    return session
 
 
 @router.post(
@@ -138,17 +161,7 @@ def login(
         subject=f"user:{user.name}",
         detail={"ip": ip},
     )
-    ttl = timedelta(minutes=settings.session_ttl_minutes)
-    session = auth.create_session(service.db, user, clock.now(), ttl)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        max_age=int(ttl.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=settings.env == "prod",
-        path="/",
-    )
+    session = start_session(response, service, user, clock.now(), settings)
     return LoginResponse(
         token=session.token,
         username=session.username,

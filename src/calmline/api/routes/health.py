@@ -41,6 +41,7 @@ async def readyz(request: Request, service: ServiceDep) -> JSONResponse:
             return JSONResponse(error_body("not_ready", "bus unreachable"), status_code=503)
         body["bus"] = bus.name
         body["bus_depth"] = await to_thread.run_sync(bus.depth)
+        body["dead_letters"] = await to_thread.run_sync(bus.dead_letter_count)  # operators: see SCALING.md
     return JSONResponse(body)
 
 
