@@ -14,6 +14,29 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
     ("text", "target", "assertion", "experiencer"),
     [
         ("I'm not suicidal", "suicidal", "negated", "caller"),
+        # 2026.11-6: "... ago now", a child's age, asides after the mention, "how would I know if I"
+        (
+            "i was suicidal for a while after my son was born, eight years ago now",
+            "suicidal",
+            "historical",
+            "caller",
+        ),
+        (
+            "she had an allergic reaction to peanuts when she was two",
+            "allergic reaction",
+            "historical",
+            "other",
+        ),
+        ("how many would be a lethal dose, just out of curiosity?", "lethal dose", "hypothetical", "caller"),
+        ("how would I know if I was having a stroke?", "stroke", "hypothetical", "caller"),
+        (
+            "if someone cuts themselves how do you stop the bleeding",
+            "cuts themselves",
+            "hypothetical",
+            "other",
+        ),
+        ("im suicidal now", "suicidal", "present", "caller"),
+        ("i want to die, and im not asking for a friend", "want to die", "present", "caller"),
         ("im not suicidal", "suicidal", "negated", "caller"),
         ("um i i'm not, uh, suicidal", "suicidal", "negated", "caller"),
         ("no chest pain but my arm is numb", "chest pain", "negated", "caller"),

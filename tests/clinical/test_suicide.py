@@ -219,6 +219,38 @@ SUICIDE = [
         "other",
         "moderate",
     ),
+    # informal posts, second pass (issue 3): constructions generalised from the dev half of
+    # eval/sets/informal_posts.jsonl, never from eval/sets/informal_posts_blind2.jsonl
+    ("i wanna vanish forever and never come back", "wish_to_be_dead", "present", "caller", "low"),
+    ("tired of even existing", "wish_to_be_dead", "present", "caller", "low"),
+    ("theres literally no reason for me to keep going", "wish_to_be_dead", "present", "caller", "low"),
+    ("sooooo done with living tbh", "wish_to_be_dead", "present", "caller", "low"),
+    ("nobody would even care if i died tomorrow", "wish_to_be_dead", "present", "caller", "low"),
+    ("ngl i want to end everything", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i just want to die so bad rn", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("thinking about ctb again", "suicidal_thoughts", "present", "caller", "moderate"),
+    ("i wont be here tomorrow so goodbye", "intent", "present", "caller", "high"),
+    ("this is my last night on earth", "intent", "present", "caller", "high"),
+    ("goodbye everyone thank you for everything", "intent", "present", "caller", "high"),
+    ("ive picked a date", "plan", "present", "caller", "high"),
+    ("i know how and when", "plan", "present", "caller", "high"),
+    ("wrote a letter for my mum to find after im gone", "behavior", "present", "caller", "high"),
+    ("i know exactly what its for and the rope is in the shed", "plan", "present", "caller", "high"),
+    ("im not going to end everything i just need a break", "wish_to_be_dead", "negated", "caller", "low"),
+    (
+        "i used to want to vanish forever but im in a good place now",
+        "wish_to_be_dead",
+        "historical",
+        "caller",
+        "low",
+    ),
+    ("what if nobody would care if i died", "wish_to_be_dead", "hypothetical", "caller", "low"),
+    ("my brother says hes tired of existing", "wish_to_be_dead", "present", "other", "low"),
+    ("goodbye everyone at work see you monday", None, "", "", ""),
+    ("ive picked a date for the party", None, "", "", ""),
+    ("im going to die if i eat another slice", None, "", "", ""),
+    ("i could die for a pizza rn", None, "", "", ""),
+    ("i want to end it with my landlord", None, "", "", ""),
     # hard negatives
     ("i want to die of embarrassment after that meeting", None, "", "", ""),
     ("this is the best way to go about it", None, "", "", ""),
@@ -264,29 +296,38 @@ SUICIDE = [
 
 
 #: Rows of the table with no suicide content (or too ambiguous alone) where the learned head's low "flag"
-#: operating point adds an ``uncertain`` low-tier finding (rule_id learned-flag): no alert, no protocol, a
-#: prompt for the agent to ask directly. Listed so that any change is seen; they are false flags of the
-#: head at that point (except the ambiguous means/plan statements, where asking directly is right).
-LEARNED_FLAGS = frozenset({
-    "I'm dying to know",
-    "I have my pills right here",
-    "I'm going to take them all tonight",
-    "I'm killing myself trying to get this sorted",
-    "I wrote a note to the GP",
-    "I bought a rope for the boat",
-    "I'm going to jump in the shower",
-    "I don't want to live in London anymore",
-    "I won't be here tomorrow",
-    "I just want to disappear under the duvet",
-})
+#: operating point *without the cue gate* (``cue_gate=False``, the D13 flag) adds an ``uncertain`` low-tier
+#: finding (rule_id learned-flag): no alert, no protocol, a prompt for the agent to ask directly. Listed so
+#: that any change is seen; they are false flags of the head at that point (except the ambiguous means/plan
+#: statements, where asking directly is right).
+LEARNED_FLAGS = frozenset(
+    {
+        "I'm dying to know",
+        "I have my pills right here",
+        "I'm going to take them all tonight",
+        "I'm killing myself trying to get this sorted",
+        "I wrote a note to the GP",
+        "I bought a rope for the boat",
+        "I'm going to jump in the shower",
+        "I don't want to live in London anymore",
+        "I won't be here tomorrow",
+        "I just want to disappear under the duvet",
+    }
+)
+#: The ones the shipped, cue-gated flag still marks (a means word is a cue): uncertain, low tier, no alert.
+CUED_FLAGS = frozenset({"I have my pills right here", "I bought a rope for the boat"})
 
 
 def _not_flag(found: list[Finding]) -> list[Finding]:
     """Suicide findings other than the learned flag (which must be uncertain, low tier, about the caller)."""
     for f in found:
         if f.rule_id == "learned-flag":
-            assert (f.assertion, f.tier, f.experiencer, f.analyzer) == ("uncertain", "low", "caller",
-                                                                         "suicide_learned")
+            assert (f.assertion, f.tier, f.experiencer, f.analyzer) == (
+                "uncertain",
+                "low",
+                "caller",
+                "suicide_learned",
+            )
     return [f for f in found if f.rule_id != "learned-flag"]
 
 
@@ -294,21 +335,56 @@ def _not_flag(found: list[Finding]) -> list[Finding]:
 def test_suicide_table(text: str, level: str | None, assertion: str, experiencer: str, tier: str) -> None:
     found = of_type(text, "suicide_risk")
     if level is None:
-        # The shipped registry runs the learned analyzer with its uncertain flag off (DECISIONS D13).
-        assert not [f for f in found if f.rule_id == "learned-flag"], text
+        # The shipped registry runs the learned flag behind the ideation-cue gate: only the listed
+        # means-word lines draw it among the hard negatives.
+        assert bool([f for f in found if f.rule_id == "learned-flag"]) == (text in CUED_FLAGS), text
+        found = _not_flag(found)
     f = check(found, level, assertion, experiencer)
     if f is not None:
         assert f.tier == tier
 
 
-def test_the_learned_flag_when_switched_on_marks_these_hard_negatives() -> None:
-    """Why the flag is off by default: on call-style speech it marks everyday lines as possible risk."""
+def test_the_ungated_learned_flag_marks_these_hard_negatives() -> None:
+    """Why the flag needs a cue: without it, on call-style speech it marks everyday lines as possible risk."""
     from calmline.analysis.base import AnalysisContext
     from calmline.analysis.learned_risk import LearnedRiskAnalyzer
 
-    analyzer = LearnedRiskAnalyzer(flag=True)
+    analyzer = LearnedRiskAnalyzer(flag=True, cue_gate=False)
     flagged = {t for t in LEARNED_FLAGS if _flagged(analyzer.analyze(AnalysisContext(text=t)))}
     assert len(flagged) >= len(LEARNED_FLAGS) // 2
+
+
+def test_the_cue_gated_learned_flag_marks_only_means_word_lines() -> None:
+    from calmline.analysis.base import AnalysisContext
+    from calmline.analysis.learned_risk import LearnedRiskAnalyzer
+
+    analyzer = LearnedRiskAnalyzer()
+    flagged = {t for t in LEARNED_FLAGS if _flagged(analyzer.analyze(AnalysisContext(text=t)))}
+    assert flagged == CUED_FLAGS
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("i just want to vanish", True),
+        ("whats the point of any of it", True),
+        ("im dying for a coffee", False),  # suppressed hyperbole
+        ("id rather die than sit on hold", False),
+        ("i feel like im going to die", False),  # a prediction, not a wish
+        ("im ringing to pay my bill over the phone", False),
+    ],
+)
+def test_learned_flag_cue(text: str, cue: bool) -> None:
+    from calmline.analysis.learned_risk import LearnedRiskAnalyzer
+
+    assert LearnedRiskAnalyzer().has_cue(text) is cue
+
+
+def test_learned_flag_stays_silent_on_replies_to_someone_else() -> None:
+    from calmline.analysis.learned_risk import addresses_another
+
+    assert addresses_another("you are not a burden and your family would miss you")
+    assert not addresses_another("i feel like a burden, can you help me")
 
 
 def _flagged(found: object) -> bool:
@@ -325,8 +401,9 @@ def test_means_after_ideation_in_an_earlier_turn_combine() -> None:
 def test_means_after_a_negated_earlier_turn_do_not_fire() -> None:
     history = (Turn(1, "caller", "I'm not suicidal"),)
     # the learned flag reads one utterance: it may prompt the agent to ask, but nothing alerts
-    assert not _not_flag([x for x in run("I have the pills right here", history=history)
-                          if x.type == "suicide_risk"])
+    assert not _not_flag(
+        [x for x in run("I have the pills right here", history=history) if x.type == "suicide_risk"]
+    )
 
 
 def test_act_after_ideation_in_an_earlier_turn_is_imminent_behaviour() -> None:

@@ -43,6 +43,9 @@ def test_heldout2_has_its_own_name_pools_and_others_share_them() -> None:
     assert set(pools("heldout2")["first"]).isdisjoint({"maria", "james", "kevin"})
     assert pools("heldout2")["towns"] == shared["towns"]
     assert "heldout2" in FAMILIES
+    assert "heldout3" in FAMILIES
+    assert set(pools("heldout3")["first"]).isdisjoint(pools("heldout2")["first"])
+    assert pools("heldout3")["towns"] == shared["towns"]
 
 
 def test_score_matches_by_overlap_within_a_group() -> None:

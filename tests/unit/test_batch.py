@@ -51,8 +51,12 @@ def test_lines_sharing_a_call_id_see_the_call_history() -> None:
         _j(id="d", text="I have the pills right here"),
     ]
     results = {r["id"]: r for r in _run(lines)[0]}
-    assert results["x"]["findings"] == []  # another call: no history
-    assert results["d"]["findings"] == []  # no call id: no history
+    # Without the history the means alone is at most the learned head's "ask directly" flag (uncertain, low).
+    for alone in ("x", "d"):  # another call, and no call id: no history
+        assert all(
+            f["assertion"] == "uncertain" and f["tier"] == "low"
+            for f in results[alone]["findings"]  # type: ignore[union-attr]
+        )
     (combined,) = results["c"]["findings"]  # type: ignore[misc]
     assert combined["type"] == "suicide_risk" and combined["tier"] == "high"
 

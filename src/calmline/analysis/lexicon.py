@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from calmline.analysis.base import AnalysisContext
 from calmline.analysis.context import ContextEngine, ContextResult, default_engine
 from calmline.analysis.rules import load_rules
-from calmline.analysis.text import compile_pattern, normalize
+from calmline.analysis.text import NormText, compile_pattern, normalize
 from calmline.events import Finding, Speaker
 from calmline.events.findings import Assertion, Experiencer, Modifier, Tier
 
@@ -234,7 +234,7 @@ class LexiconAnalyzer:
         self.setup()
         context = self._context
         assert context is not None
-        doc = normalize(text)
+        doc = self.document(text)
         if not doc.tokens or (self._any is not None and self._any.search(doc.norm) is None):
             return []
         blocked = [m.span() for rx in self._suppress for m in rx.finditer(doc.norm)]
@@ -257,6 +257,10 @@ class LexiconAnalyzer:
                     result = context.assess_tokens(doc, first, stop, triggers)
                     out.append(Hit(rule=rule, span=span, context=result))
         return out
+
+    def document(self, text: str) -> NormText:
+        """The normalised view the rules match (a hook: a detector may normalise further)."""
+        return normalize(text)
 
     def build(self, ctx: AnalysisContext, hits: list[Hit]) -> Sequence[Finding]:
         """Turn hits into findings.

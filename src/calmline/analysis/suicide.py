@@ -15,11 +15,15 @@ same utterance or in the speaker's recent turns ("I want to die" ... "I have the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 from calmline.analysis.base import AnalysisContext
 from calmline.analysis.lexicon import Hit, LexiconAnalyzer
+from calmline.analysis.text import NormText, Token, normalize
 from calmline.events import Finding
 from calmline.events.findings import Tier
 
@@ -49,6 +53,91 @@ _CARRIED: frozenset[str] = frozenset(
 )
 #: Support tags whose rule level is a candidate level of the finding.
 _LEVELLING: frozenset[str] = frozenset({"intent", "method", "contemplation", "preparatory", "plan_detail"})
+
+
+#: Intensifiers and tags of informal posts that carry no risk meaning; dropped so that bounded patterns
+#: ("want to (?:just )?die") also read "i literally fucking want to die tbh".
+INFORMAL_FILLERS: frozenset[str] = frozenset(
+    {
+        "tbh", "ngl", "fr", "frfr", "lowkey", "highkey", "istg", "fucking", "fuckin", "fkn", "fking",
+        "freaking", "frickin", "effing", "literally", "honestly", "actually", "seriously", "legit",
+    }
+)  # fmt: skip
+#: Informal spellings read as their full form (text speak; the shared normaliser already expands "wanna").
+INFORMAL_EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "tryna": ("trying", "to"),
+    "finna": ("going", "to"),
+    "tmrw": ("tomorrow",),
+    "tmr": ("tomorrow",),
+    "tmrrw": ("tomorrow",),
+    "2moro": ("tomorrow",),
+    "2morrow": ("tomorrow",),
+    "tonite": ("tonight",),
+    "2nite": ("tonight",),
+    "tn": ("tonight",),
+    "no1": ("no", "one"),
+    "noone": ("no", "one"),
+    "every1": ("everyone",),
+    "any1": ("anyone",),
+    "ppl": ("people",),
+    "bc": ("because",),
+    "bcuz": ("because",),
+    "bcoz": ("because",),
+    "coz": ("because",),
+    "jus": ("just",),
+    "rly": ("really",),
+    "wud": ("would",),
+    "cud": ("could",),
+    "shud": ("should",),
+    "abt": ("about",),
+    "evry": ("every",),
+    "anymor": ("anymore",),
+    "anymroe": ("anymore",),
+    "myslef": ("myself",),
+    "mysef": ("myself",),
+}
+_RUN = re.compile(r"([a-z])\1{2,}")
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    text = resources.files("calmline.resources").joinpath("privacy/common_words.txt").read_text("utf-8")
+    return frozenset(w for w in text.split() if not w.startswith("#"))
+
+
+def _squeeze(word: str) -> str:
+    """A letter repeated three times or more ("sooo", "dieee", "killll") as the word it stretches."""
+    one, two = _RUN.sub(r"\1", word), _RUN.sub(r"\1\1", word)
+    words = _common_words()
+    return two if two in words and one not in words else one
+
+
+def informal_document(doc: NormText) -> NormText:
+    """``doc`` with informal-post noise removed: stretched letters, text speak and empty intensifiers.
+
+    Tokens keep their character spans, so evidence still points into the original text.
+    """
+    tokens: list[Token] = []
+    changed = False
+    for tok in doc.tokens:
+        word = _squeeze(tok.norm) if _RUN.search(tok.norm) else tok.norm
+        if word in INFORMAL_FILLERS:
+            changed = True
+            continue
+        parts = INFORMAL_EXPANSIONS.get(word, (word,))
+        changed = changed or parts != (tok.norm,)
+        tokens.extend(Token(part, tok.start, tok.end) for part in parts)
+    if not changed:
+        return doc
+    parts_out: list[str] = []
+    token_at: list[int] = []
+    for i, tok in enumerate(tokens):
+        if i:
+            parts_out.append(" ")
+            token_at.append(i)
+        parts_out.append(tok.norm)
+        token_at.extend([i] * len(tok.norm))
+    return NormText(text=doc.text, tokens=tuple(tokens), norm="".join(parts_out), token_at=tuple(token_at))
 
 
 def risk_tier(level: str, tags: set[str]) -> Tier:
@@ -88,7 +177,11 @@ class SuicideAnalyzer(LexiconAnalyzer):
     name = "suicide"
     finding_type = "suicide_risk"
     lexicon_file = "suicide.yaml"
-    code_version = "3"
+    code_version = "4"
+
+    def document(self, text: str) -> NormText:
+        """The shared normalisation plus :func:`informal_document` (posts and chat-style text)."""
+        return informal_document(normalize(text))
 
     def build(self, ctx: AnalysisContext, hits: list[Hit]) -> Sequence[Finding]:
         """One finding per (assertion, experiencer), support signals folded into the present one."""

@@ -222,6 +222,10 @@ def evaluate_callset(
         "emotions": _emotions(rows, found),
         **_informal(path.parent / "informal_posts.jsonl", registry, split),
         **_symptoms(path.parent / "symptom_phrases.jsonl", registry, split),
+        **_symptoms(
+            path.parent / "symptom_phrases_blind2.jsonl", registry, split, key="symptom_phrases_blind2"
+        ),
+        **_context_set(path.parent / "context_blind2.jsonl", registry, split),
     }
 
 
@@ -234,13 +238,54 @@ def _informal(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict
     return {"informal_posts": evaluate_informal(path, registry, split=split)}
 
 
-def _symptoms(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict[str, Any]:
+def _symptoms(
+    path: Path, registry: AnalyzerRegistry, split: str | None, key: str = "symptom_phrases"
+) -> dict[str, Any]:
     """The symptom-phrase triage figures for the same half, when that set lies next to the call set."""
     if not path.is_file():
         return {}
     from calmline.evaluation.symptoms import evaluate_symptoms
 
-    return {"symptom_phrases": evaluate_symptoms(path, registry, split=split)}
+    return {key: evaluate_symptoms(path, registry, split=split)}
+
+
+def _context_set(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict[str, Any]:
+    """Context figures on a context-only set in the call-set schema (``context_blind2.jsonl``), if present."""
+    if not path.is_file():
+        return {}
+    return {"context_blind2": evaluate_context(path, registry, split=split)}
+
+
+def evaluate_context(path: Path, registry: AnalyzerRegistry, *, split: str | None = None) -> dict[str, Any]:
+    """Negated/historical/hypothetical mentions not reported as present, and recall on the asserted rows.
+
+    Args:
+        path: a labelled JSONL file in the call-set schema.
+        registry: the analyzers to measure.
+        split: ``dev`` or ``test`` for one half (see :func:`split_of`); both when ``None``.
+    """
+    rows = [r for r in load_rows(path) if split is None or split_of(r.id) == split]
+    found = analyse(rows, registry)
+    hit = total = 0
+    for row, findings in zip(rows, found, strict=True):
+        for kind in {lab["type"] for lab in row.labels if lab["assertion"] == "present"}:
+            if gold_positive(row, kind):
+                total += 1
+                hit += int(predicted_positive(findings, kind))
+    by_group: dict[str, list[int]] = {}
+    for row, findings in zip(rows, found, strict=True):
+        one = _context([row], [findings])
+        counts = by_group.setdefault(row.group, [0, 0])
+        counts[0] += sum(v["ok"] for v in one["by_assertion"].values())
+        counts[1] += one["mentions"]
+    return {
+        "rows": len(rows),
+        "split": split or "all",
+        "context": _context(rows, found),
+        "context_by_group": {g: {"ok": c[0], "of": c[1]} for g, c in sorted(by_group.items()) if c[1]},
+        "present_recall": round(hit / total, 4) if total else None,
+        "present_cases": total,
+    }
 
 
 EMOTION_NAMES = ("anger", "frustration", "fear", "sadness", "confusion", "relief", "neutral")

@@ -325,6 +325,12 @@ def _short_alpha(doc: Doc, k: int, rules: PrivacyRules) -> bool:
     )
 
 
+def _letter(doc: Doc, k: int) -> bool:
+    return (
+        not doc.covered[k] and len(doc.low[k]) == 1 and doc.low[k].isalpha() and doc.low[k] not in ("a", "i")
+    )
+
+
 def numbers(doc: Doc, rules: PrivacyRules) -> None:
     """Digit runs typed by their cue; spoken IPs; long uncued runs (phone-shaped or ids)."""
     low, n = doc.low, doc.n
@@ -343,7 +349,8 @@ def numbers(doc: Doc, rules: PrivacyRules) -> None:
             i = ip_end
             continue
         kind = _cue(doc, i, rules)
-        if kind is None and len(digits) < rules.uncued_min_digits and not _amount_or_year(doc, i, digits):
+        if kind is None and not _amount_or_year(doc, i, digits):
+            # Also for long runs: "b a e 4904248 that's the member number" keeps its letters in the id.
             kind = _cue_after(doc, end, rules)
         start = i
         chars = len(digits)
@@ -372,7 +379,10 @@ def numbers(doc: Doc, rules: PrivacyRules) -> None:
             doc.take(start, end, kind, key)
         elif len(digits) >= rules.uncued_min_digits:
             phone = len(digits) in (7, 10) or (len(digits) == 11 and digits[0] == "1")
-            doc.take(i, end, "PHONE" if phone else "ID", digits)
+            if not phone:  # letters said just before an id are part of it ("b a e 4904248 7"), not a name
+                while start - 1 >= 0 and i - start < 3 and _letter(doc, start - 1):
+                    start -= 1
+            doc.take(start, end, "PHONE" if phone else "ID", digits)
         i = end
 
 

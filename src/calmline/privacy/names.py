@@ -60,9 +60,17 @@ _RELATION_VERBS = frozenset(
 _AFTER_UNKNOWN = frozenset(
     {"speaking", "here", "called", "calling", "said", "says", "told", "gave", "keeps", "wants", "asked"}
 )
-#: "is my ex husband", "was her late father".
+#: "is my ex husband", "was her late father", "my great grandma", "our foster son".
 _RELATION_PREFIXES = frozenset(
-    {"ex", "step", "late", "former", "older", "younger", "big", "little", "best", "new"}
+    {"ex", "step", "late", "former", "older", "younger", "big", "little", "best", "new", "great", "foster"}
+)
+#: Owners before a relation noun that make it a cue for the name after it ("my stepdad <name>").
+_OWNERS = frozenset({"my", "our", "her", "his", "their", "your"})
+#: Conjunctions joining two names ("connor and marisol", "me and <name>").
+_AND = frozenset({"and", "&", "or"})
+#: After a name: "with two ls", "spelled ..." (a spelling aid for a name just said).
+_SPELLING_AFTER = PhraseSet(
+    [("with", "two"), ("with", "one"), ("with", "double"), ("with", "a", "double"), ("spelled",), ("spelt",)]
 )
 #: Word classes for cue-less names, and the frame points (see :func:`_frame`) each needs.
 _PROPER, _UNKNOWN, _EVERYDAY = 1, 2, 3
@@ -73,6 +81,27 @@ _SPELLING_AID = PhraseSet([("as", "in"), ("like", "in")])
 _SPELLED_WORDS = PhraseSet(
     [("d", "o", "b"), ("s", "s", "n"), ("m", "r", "n"), ("e", "r"), ("i", "c", "u"), ("a", "s", "a", "p")]
 )
+
+
+def _cue(doc: Doc, i: int, table: PhraseSet, longest: int) -> int:
+    """Length of a cue phrase of ``table`` right before ``i``; 0 when none or another detector took it.
+
+    "6215 river dr across from": "dr" is the street, not "doctor".
+    """
+    size = doc.ends_with(i, table, longest)
+    return 0 if size and any(doc.covered[i - size : i]) else size
+
+
+def _kin_cue(doc: Doc, i: int, rules: PrivacyRules) -> bool:
+    """An owner and a relation noun just before ``i``: "my stepdad", "our foster son", "her mother in law"."""
+    ctx, low = rules.context, doc.low
+    size = doc.ends_with(i, ctx.relation_nouns, 3)
+    if not size:
+        return False
+    j = i - size
+    while j > 0 and low[j - 1] in _RELATION_PREFIXES:
+        j -= 1
+    return j > 0 and low[j - 1] in _OWNERS and not any(doc.covered[j - 1 : i])
 
 
 def _lexical(tok: str, rules: PrivacyRules) -> bool:
@@ -147,13 +176,16 @@ def _confirmed(doc: Doc, i: int, rules: PrivacyRules, bare: bool = False) -> boo
 def names(doc: Doc, rules: PrivacyRules) -> None:
     """Mark person names (see the module docstring for the rules)."""
     low, n = doc.low, doc.n
+    taken = _possessives(doc, rules)
     i = 0
     while i < n:
         if not _free(doc, i, rules) and not _stop_word_named(doc, i, rules):
             i += 1
             continue
         tok = low[i]
-        if tok in rules.context.not_names and not doc.ends_with(i, rules.name_cues_explicit, 5):
+        if (tok in rules.context.not_names or (tok,) in rules.context.relation_nouns) and not doc.ends_with(
+            i, rules.name_cues_explicit, 5
+        ):
             i += 1  # "thanks buddy", "motrin said": never a name without "my name is"
             continue
         single = len(tok) == 1
@@ -162,24 +194,34 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
         cued_lexical = _cued_lexical(tok, rules)
         unknown = _unknown(doc, i, rules)
         nxt = low[i + 1] if i + 1 < n else ""
-        explicit = bool(doc.ends_with(i, rules.name_cues_explicit, 5))
+        explicit = bool(_cue(doc, i, rules.name_cues_explicit, 5))
         start = False
         cued = True
         if explicit:
             start = not single or _spelled_end(doc, i) > i
-        elif doc.ends_with(i, rules.name_cues_relation, 3):
+        elif _cue(doc, i, rules.name_cues_relation, 3) or _kin_cue(doc, i, rules):
             start = (cued_lexical or unknown or doc.cap[i]) and (
                 not amb or doc.cap[i] or _confirmed(doc, i, rules) or nxt in _RELATION_VERBS
             )
-        elif size := doc.ends_with(i, rules.name_cues_weak, 4):
+        elif size := _cue(doc, i, rules.name_cues_weak, 4):
             self_cue = tuple(low[i - size : i]) in _SELF_CUES
-            start = (cued_lexical or doc.cap[i] or (unknown and not self_cue)) and (
-                not amb or _confirmed(doc, i, rules) or (tok in rules.surnames and low[i - 1] in _TITLES)
-            )
+            # "it's ready", "i'm young": after "i'm"/"it's", a surname that is also a common word needs a
+            # surname or "calling"/"speaking" after it.
+            if self_cue and tok in rules.common_words and tok not in rules.first_names:
+                start = (cued_lexical or doc.cap[i]) and (
+                    _confirmed(doc, i, rules, bare=True)
+                    or bool(doc.starts_with(i + 1, rules.name_after_cues, 3))
+                )
+            else:
+                start = (cued_lexical or doc.cap[i] or (unknown and not self_cue)) and (
+                    not amb or _confirmed(doc, i, rules) or (tok in rules.surnames and low[i - 1] in _TITLES)
+                )
             # After "i'm"/"it's" an unknown word is a name when "calling" or a relation follows it, or "from"/
             # "here" after "it's" ("hey it's deshawn from upstairs", "i'm oluwaseun her caregiver"); not
             # "i'm lightheaded from the pills".
             start = start or (unknown and self_cue and _self_named(doc, i + 1, rules, low[i - 1] == "it's"))
+            # "this message is for hyun demir": any word that a listed surname follows.
+            start = start or (not amb and not self_cue and _confirmed(doc, i, rules, bare=True))
         elif _determined(doc, i, rules) or doc.ends_with(i, _SPELLING_AID, 2):
             start = False
         else:
@@ -215,7 +257,9 @@ def names(doc: Doc, rules: PrivacyRules) -> None:
             continue
         end = _spelled_end(doc, i) if single else _extend(doc, i, rules, explicit)
         doc.take(i, end, "NAME", " ".join(low[i:end]))
+        taken.update(range(i, end))
         i = end
+    _coordinated(doc, rules, taken)
 
 
 def _stop_word_named(doc: Doc, i: int, rules: PrivacyRules) -> bool:
@@ -289,6 +333,13 @@ def _frame(doc: Doc, i: int, end: int, rules: PrivacyRules) -> tuple[int, bool]:
         return points + (2 if opener else 1), opener
     if doc.starts_with(end, ctx.self_closers, 3):  # "mark it's me again"
         return points + 3, opener or points > 0
+    if doc.starts_with(end, _SPELLING_AFTER, 3):  # "that's wells with two ls"
+        return points + 3, True
+    if low[end] in _AND and end + 1 < n:
+        if low[end + 1] in ("i", "me"):  # "hamid and i went", "grace and me"
+            return points + 2, False
+        if end + 2 < n and _word_class(doc, end + 1, rules) and _relation_after(doc, end + 2, rules):
+            return points + 3, True  # "connor and marisol are my kids"
     if doc.starts_with(end, ctx.closers, 3):
         return points + 2, opener
     if _relation_after(doc, end, rules):
@@ -309,6 +360,85 @@ def _framed(doc: Doc, i: int, rules: PrivacyRules) -> bool:
         # "okay grace thank you", "mark is my brother": a given name in a full frame ("okay cool thanks": no).
         return full and points >= _NEEDED[cls] and (doc.low[i] in rules.first_names or points >= 5)
     return points >= _NEEDED[cls]
+
+
+def _possessive_stem(doc: Doc, k: int, rules: PrivacyRules) -> int:
+    """How name-like the stem of "<word>'s" at ``k`` is.
+
+    2: a proper name; 1: an unlisted or everyday-word name; 0: a common word; -1: no possessive of a name.
+    """
+    tok = doc.low[k]
+    if doc.covered[k] or not tok.endswith("'s") or len(tok) < 5:
+        return -1
+    stem = tok[:-2]
+    if not stem.isalpha() or stem in rules.name_stop or stem in rules.context.not_names:
+        return -1
+    if stem in rules.context.relation_nouns.firsts or (stem,) in rules.context.relation_nouns:
+        return -1  # "my mom's", "grandma's"
+    if stem in rules.ambiguous_names or stem in rules.everyday_names:
+        return 1
+    if stem in rules.first_names or stem in rules.world_names or stem in rules.surnames:
+        return 2
+    return int(stem not in rules.common_words or _mid_cap(doc, k))
+
+
+def _possessives(doc: Doc, rules: PrivacyRules) -> set[int]:
+    """Names before "'s" ("i'm connor's mom", "hamid's inhaler"), taken without the "'s".
+
+    A proper name (census, surname or world list) is a name before any word; an unlisted word, or one that is
+    also an everyday word, only before a relation noun ("X's mom", "X's teacher") or after "i'm"/"this is".
+    """
+    ctx, low, n = rules.context, doc.low, doc.n
+    taken: set[int] = set()
+    for k in range(n):
+        strength = _possessive_stem(doc, k, rules)
+        if strength < 0 or k + 1 >= n or _determined(doc, k, rules):
+            continue
+        kin = bool(doc.starts_with(k + 1, ctx.relation_nouns, 3))
+        self_cue = bool(doc.ends_with(k, rules.name_cues_weak, 4)) and low[k + 1].isalpha()
+        if (strength == 1 and not (kin or self_cue)) or (strength == 0 and not (kin and self_cue)):
+            continue  # strength 0 (a common word): only in "i'm <word>'s mom"
+        a = k
+        while (
+            a > 0
+            and k - a < 2
+            and _free(doc, a - 1, rules)
+            and (
+                _lexical(low[a - 1], rules) or low[a - 1] in rules.world_names or _unknown(doc, a - 1, rules)
+            )
+        ):
+            a -= 1  # "connor smith's mom"
+        for j in range(a, k + 1):
+            doc.covered[j] = True
+            taken.add(j)
+        doc.hits.append((doc.starts[a], doc.ends[k] - 2, "NAME", " ".join([*low[a:k], low[k][:-2]])))
+    return taken
+
+
+def _coordinated(doc: Doc, rules: PrivacyRules, taken: set[int]) -> None:
+    """A word joined to a name by "and"/"or" ("hamid and rahul", "wen and thuy are my kids")."""
+    low, n = doc.low, doc.n
+    for k in range(1, n - 1):
+        if low[k] not in _AND:
+            continue
+        for name_at, other, step in ((k - 1, k + 1, 1), (k + 1, k - 1, -1)):
+            if name_at not in taken or not _free(doc, other, rules):
+                continue
+            cls = _word_class(doc, other, rules)
+            ok = cls in (_PROPER, _UNKNOWN) or (
+                cls == _EVERYDAY and low[other] in rules.first_names and doc.cap[other]
+            )
+            # "wen and thuy are my kids": any free word before "and <name> are my kids".
+            ok = ok or (
+                step == -1
+                and low[other] not in rules.context.not_names
+                and _relation_after(doc, k + 2, rules)
+            )
+            if not ok or _determined(doc, other, rules) or (low[other],) in rules.context.relation_nouns:
+                continue
+            a, b = (other, _extend(doc, other, rules, False)) if step == 1 else (other, other + 1)
+            doc.take(a, b, "NAME", " ".join(low[a:b]))
+            taken.update(range(a, b))
 
 
 def _spelled_end(doc: Doc, i: int) -> int:

@@ -153,6 +153,7 @@ def load_rules() -> PrivacyRules:
         not_names=frozenset(ctx["not_names"]),
     )
     months = {m: _MONTH_NUMBERS[m[:3]] for m in (str(x) for x in raw["months"])}
+    world_names = _lexicon("names_world.txt")
     return PrivacyRules(
         version=str(raw["version"]),
         cue_window=int(raw["cue_window"]),
@@ -182,8 +183,10 @@ def load_rules() -> PrivacyRules:
         first_names=_lexicon("first_names.txt"),
         surnames=_lexicon("surnames.txt"),
         ambiguous_names=frozenset(raw["ambiguous_names"]),
-        common_words=_lexicon("common_words.txt"),
-        world_names=_lexicon("names_world.txt"),
+        # A world name is no English word (build_gazetteer.py checked it against a dictionary), so it is not a
+        # common word even where BERT's vocabulary lists it ("hamid", "dmitri").
+        common_words=_lexicon("common_words.txt") - world_names,
+        world_names=world_names,
         everyday_names=_lexicon("everyday_names.txt"),
         context=context,
     )
