@@ -14,6 +14,12 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
     ("text", "target", "assertion", "experiencer"),
     [
         ("I'm not suicidal", "suicidal", "negated", "caller"),
+        # 2026.11-8: negations that measure rather than deny stay present; plain ones stay negated
+        ("i've never had pain like this in my chest before", "pain", "present", "caller"),
+        ("I have never felt so scared, I can't breathe", "can't breathe", "present", "caller"),
+        ("it's not the first time he's strangled me", "strangled", "present", "other"),
+        ("i have never had chest pain", "chest pain", "negated", "caller"),
+        ("I have never had that problem with my heart", "problem with my heart", "negated", "caller"),
         # 2026.11-6: "... ago now", a child's age, asides after the mention, "how would I know if I"
         (
             "i was suicidal for a while after my son was born, eight years ago now",
@@ -35,6 +41,46 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
             "hypothetical",
             "other",
         ),
+        # 2026.11-7: "in the past" and "not for a long time now" after the mention, a single past "once",
+        # decades, "my worst fear is", "imagine if", an if-clause about a generic person, "if ... is that X?"
+        (
+            "I've had suicidal thoughts in the past but not for a long time now.",
+            "suicidal thoughts",
+            "historical",
+            "caller",
+        ),
+        ("i self harmed in the past", "self harmed", "historical", "caller"),
+        ("in the past few days i've been thinking about ending it", "ending it", "present", "caller"),
+        ("I've self harmed in the past but I'm doing it again now", "doing it again", "present", "caller"),
+        ("i used to cut but not anymore", "cut", "historical", "caller"),
+        ("I went into anaphylaxis once from penicillin", "anaphylaxis", "historical", "caller"),
+        ("I once took an overdose", "took an overdose", "historical", "caller"),
+        ("I took an overdose once last week", "took an overdose", "present", "caller"),
+        ("I have never once taken an overdose", "taken an overdose", "negated", "caller"),
+        ("i want to end it once and for all", "end it", "present", "caller"),
+        ("i took them all at once", "took them all", "present", "caller"),
+        ("once i get home i'm going to take them all", "take them all", "present", "caller"),
+        ("My first husband hit me a lot back in the nineties.", "hit me", "historical", "caller"),
+        ("i woke up in the early hours with chest pain", "chest pain", "present", "caller"),
+        ("My worst fear is the baby choking when I'm alone with her.", "choking", "hypothetical", "caller"),
+        (
+            "Imagine if someone hurt your kid, any parent would want to kill them, right?",
+            "want to kill them",
+            "hypothetical",
+            "caller",
+        ),
+        ("imagine if he found out, i'd kill myself", "kill myself", "present", "caller"),
+        (
+            "if someone threatened to kill their boss would the police get involved",
+            "threatened to kill",
+            "hypothetical",
+            "other",
+        ),
+        ("if anyone touches my kids i'll kill them", "kill them", "present", "caller"),
+        ("If I scratch my arms is that self harm?", "self harm", "hypothetical", "caller"),
+        ("if he's not breathing is that an emergency", "not breathing", "present", "other"),
+        ("if the chest pain comes back is it an emergency", "chest pain", "hypothetical", "caller"),
+        ("if he touches her again is it ok if i kill him", "kill him", "present", "caller"),
         ("im suicidal now", "suicidal", "present", "caller"),
         ("i want to die, and im not asking for a friend", "want to die", "present", "caller"),
         ("im not suicidal", "suicidal", "negated", "caller"),
@@ -184,6 +230,30 @@ def _assess(text: str, target: str) -> tuple[str, str, list[str]]:
 def test_assess_examples(text: str, target: str, assertion: str, experiencer: str) -> None:
     got = _assess(text, target)
     assert got[:2] == (assertion, experiencer), got
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "finding_type", "assertion"),
+    [
+        ("Honestly, killing myself isn't something I'd do.", "killing myself", "suicide_risk", "negated"),
+        ("Ending it all is not something I've ever considered", "Ending it all", "suicide_risk", "negated"),
+        ("killing myself isn't something i'd rule out", "killing myself", "suicide_risk", "present"),
+        ("i want to kill myself, it isn't something i can control", "kill myself", "suicide_risk", "present"),
+        (
+            "If it came to it I'd want to know whether I could take legal action, but I'm not there yet.",
+            "take legal action",
+            "legal_advice_request",
+            "hypothetical",
+        ),
+        ("if it comes to it i'll kill myself", "kill myself", "suicide_risk", "present"),
+    ],
+)
+def test_typed_rules_apply_to_their_finding_types(
+    text: str, target: str, finding_type: str, assertion: str
+) -> None:
+    start = text.index(target)
+    engine = ContextEngine.load()
+    assert engine.assess(text, (start, start + len(target)), finding_type).assertion == assertion
 
 
 def test_conditional_is_recorded_as_a_modifier_but_stays_present() -> None:

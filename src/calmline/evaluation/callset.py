@@ -226,6 +226,7 @@ def evaluate_callset(
             path.parent / "symptom_phrases_blind2.jsonl", registry, split, key="symptom_phrases_blind2"
         ),
         **_context_set(path.parent / "context_blind2.jsonl", registry, split),
+        **_context_set(path.parent / "context_blind3.jsonl", registry, split, key="context_blind3"),
     }
 
 
@@ -249,11 +250,16 @@ def _symptoms(
     return {key: evaluate_symptoms(path, registry, split=split)}
 
 
-def _context_set(path: Path, registry: AnalyzerRegistry, split: str | None) -> dict[str, Any]:
-    """Context figures on a context-only set in the call-set schema (``context_blind2.jsonl``), if present."""
+def _context_set(
+    path: Path, registry: AnalyzerRegistry, split: str | None, key: str = "context_blind2"
+) -> dict[str, Any]:
+    """Context figures on a context-only set in the call-set schema, under ``key``, if the file is present.
+
+    ``context_blind2.jsonl`` and ``context_blind3.jsonl`` lie next to the call set.
+    """
     if not path.is_file():
         return {}
-    return {"context_blind2": evaluate_context(path, registry, split=split)}
+    return {key: evaluate_context(path, registry, split=split)}
 
 
 def evaluate_context(path: Path, registry: AnalyzerRegistry, *, split: str | None = None) -> dict[str, Any]:
