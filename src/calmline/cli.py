@@ -115,6 +115,9 @@ def serve(
         port=port or settings.port,
         log_level="warning",
         ws_max_size=settings.max_body_bytes,
+        # Small JSON messages on a LAN: compressing each one cost about a fifth of the event loop's time at
+        # 500 calls, on both ends (docs/BENCHMARKS.md "Load").
+        ws_per_message_deflate=False,
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from sqlalchemy import Connection, Engine
 
+from calmline import tracing
 from calmline.clock import Clock, SystemClock
 from calmline.engine import CallEngine, CallState
 from calmline.engine.protocols import next_deadline
@@ -36,6 +38,7 @@ from calmline.store.projections import Projections, utc
 from calmline.store.protocol_sets import ProtocolStore
 
 if TYPE_CHECKING:
+    from calmline.group_commit import Check, GroupCommitter
     from calmline.routing_desk import RoutingDesk
 
 log = structlog.get_logger("calmline.service")
@@ -72,6 +75,23 @@ class ReplayReport:
         return not self.differences
 
 
+@dataclass(slots=True)
+class _Entry:
+    """What the service keeps of a call between steps: its state and what the log holds for it.
+
+    ``seqs`` (the inputs' seqs in the log), ``last_pos`` and ``may_hold`` (events may wait in the inbox)
+    spare a step the duplicate check, the ``max(pos)`` and the inbox queries; all of them are read from the
+    log when the call is loaded, changed only after a commit, and forgotten with the state (``evict``). The
+    log's unique (stream, seq) and (stream, pos) stay the final word if another writer got there first.
+    """
+
+    state: CallState
+    seqs: set[int]
+    #: None until the first append after loading (which reads it): a load reads only the inputs.
+    last_pos: int | None
+    may_hold: bool = True
+
+
 class CallService:
     """Ingest and query calls; the only writer of the event log."""
 
@@ -97,7 +117,7 @@ class CallService:
         self.log = SqlEventLog(db)
         self.projections = Projections(db)
         self.gap_timeout = timedelta(seconds=gap_timeout_s)
-        self._cache: OrderedDict[str, CallState] = OrderedDict()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._cache_size = cache_size
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -117,6 +137,7 @@ class CallService:
         self._writer: threading.RLock | contextlib.nullcontext[None] = (
             threading.RLock() if db.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        self._committer: GroupCommitter | None = None
 
     # -- wiring ---------------------------------------------------------------------------------------
 
@@ -139,12 +160,39 @@ class CallService:
         """Run ``hook(self)`` after every ingest, once the call's lock is released (it may ingest too)."""
         self._after_ingest.append(hook)
 
+    def submit(
+        self, event: InputEvent, check: Check | None = None, check_key: Hashable = None
+    ) -> Future[IngestResult]:
+        """Queue an event for the group-commit writer (``calmline.group_commit``); the future is its result.
+
+        The same outcome as ``ingest`` (``check``, if given, runs right before the event is stepped: a False
+        makes the future raise ``Refused``; events of one group with the same ``check_key`` share one check).
+        Only where this process steps (no ``publisher``).
+        """
+        if self.publisher is not None:
+            raise RuntimeError("submit steps in this process: with a publisher, use ingest")
+        with self._locks_guard:
+            if self._committer is None:
+                from calmline.group_commit import GroupCommitter
+
+                self._committer = GroupCommitter(self)
+            committer = self._committer
+        return committer.submit(event, check, check_key)
+
+    def close(self) -> None:
+        """Stop the group-commit writer, after what is queued (the server's shutdown)."""
+        with self._locks_guard:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.close()
+
     def ingest(self, event: InputEvent) -> IngestResult:
-        """Accept one validated input event."""
-        if self.publisher is not None:  # --role api: an engine worker steps it (calmline.bus)
-            return self.publisher(event)
-        with self._writer:
-            result = self._ingest(event)
+        """Accept one validated input event (a ``calmline.ingest`` span when tracing is on: D21)."""
+        with tracing.span("calmline.ingest", tracing.event_attributes(event)):
+            if self.publisher is not None:  # --role api: an engine worker steps it (calmline.bus)
+                return self.publisher(event)
+            with self._writer:
+                result = self._ingest(event)
         for hook in self._after_ingest:
             hook(self)
         return result
@@ -160,11 +208,13 @@ class CallService:
         with self._lock(call_id):
             if seq is None:
                 return self._step(event)
-            if self.log.has_seq(call_id, seq):
+            entry = self._entry(call_id)
+            if seq in entry.seqs:
+                self._drain(call_id)  # a retry after the store failed mid-release: step what waits behind it
                 return IngestResult("duplicate", call_id, seq, detail=f"seq {seq} is already recorded")
-            state = self.state(call_id)
-            expected = state.last_seq + 1
+            expected = entry.state.last_seq + 1
             if seq > expected:
+                entry.may_hold = True
                 if not self.log.hold(call_id, seq, dump(event), self.clock.now()):
                     return IngestResult("duplicate", call_id, seq, detail=f"seq {seq} is already waiting")
                 log.info("event.held", call_id=call_id, seq=seq, waiting_for=expected)
@@ -187,12 +237,21 @@ class CallService:
             )
             self._step(pin)
             state = self.state(call_id)
-        new_state, outputs = self.engine.step(state, event)
+        with tracing.span("calmline.engine.step", tracing.event_attributes(event)):
+            new_state, outputs = self.engine.step(state, event)
+        entry = self._entry(call_id)
         try:
-            rows = self.log.append(call_id, event, outputs, self.clock.now(), self._project)
+            rows = self.log.append(
+                call_id, event, outputs, self.clock.now(), self._project, last_pos=entry.last_pos
+            )
         except DuplicateEventError:
             return IngestResult("duplicate", call_id, getattr(event, "seq", None), detail="already recorded")
-        self._remember(call_id, new_state)
+        seq = getattr(event, "seq", None)
+        if seq is not None:
+            entry.seqs.add(seq)
+        entry.last_pos = rows[-1].pos
+        entry.state = new_state
+        self._remember(call_id, entry)
         self._publish(rows)
         # -- caller continuity (issue 12, docs/CONTINUITY.md) -------------------------------------------
         # A known caller's history is an input written into this call's own log right after call.started,
@@ -211,23 +270,27 @@ class CallService:
     def _drain(self, call_id: str) -> int:
         """Step held events that have become next in line."""
         released = 0
+        if not self._entry(call_id).may_hold:  # nothing waits in the inbox: no query
+            return released
         for held in self.log.held(call_id):
             expected = self.state(call_id).last_seq + 1
             if held.seq > expected:
-                break
+                return released
             event = parse_event(held.payload)
-            if held.seq == expected or not self.log.has_seq(call_id, held.seq):
+            if held.seq == expected or held.seq not in self._entry(call_id).seqs:
                 self._step(event)  # type: ignore[arg-type]
                 released += 1
             self.log.release(call_id, held.seq)
+        self._entry(call_id).may_hold = False
         return released
 
     def tick(self) -> list[SequenceGap]:
         """Time passes: declare stale gaps, fire missed protocol deadlines, pick up new protocol sets."""
         if self.publisher is not None:  # --role api: the engine workers' ticker does this (calmline.bus)
             return []
-        gaps = self._declare_gaps()
-        self.fire_deadlines()
+        with self._writer:  # SQLite's one writer: not in the middle of a group commit
+            gaps = self._declare_gaps()
+            self.fire_deadlines()
         self.refresh_protocols()
         now = self.clock.now()
         retention.run_scheduled(self.db, now)  # purge expired PHI when the policy's interval has passed
@@ -286,13 +349,19 @@ class CallService:
 
     def state(self, call_id: str) -> CallState:
         """The call's current state, from the cache or re-folded from the log."""
+        return self._entry(call_id).state
+
+    def _entry(self, call_id: str) -> _Entry:
         cached = self._cache.get(call_id)
         if cached is not None:
             self._cache.move_to_end(call_id)
             return cached
-        state, _ = self.engine.fold(call_id, self.inputs(call_id))
-        self._remember(call_id, state)
-        return state
+        inputs = self.log.read(call_id, kind="input")
+        state, _ = self.engine.fold(call_id, [r.event() for r in inputs])  # type: ignore[misc]
+        seqs = {r.seq for r in inputs if r.seq is not None}
+        entry = _Entry(state, seqs, None if inputs else 0, self.log.holds(call_id))
+        self._remember(call_id, entry)
+        return entry
 
     def inputs(self, call_id: str) -> list[CallInput]:
         """The call's stored input events, in the order they were stepped."""
@@ -316,8 +385,8 @@ class CallService:
         """Hand rows another process committed to this process's listeners (``--role api``: the live hub)."""
         self._publish(rows)
 
-    def _remember(self, call_id: str, state: CallState) -> None:
-        self._cache[call_id] = state
+    def _remember(self, call_id: str, entry: _Entry) -> None:
+        self._cache[call_id] = entry
         self._cache.move_to_end(call_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from calmline.analysis.base import AnalyzerRegistry
 from calmline.clock import FakeClock
 from calmline.engine import CallEngine, load_alert_policy
 from calmline.events import CallEnded, CallStarted, SupervisorAction, UtteranceReceived
 from calmline.service import CallService
-from calmline.store.log import DuplicateEventError, SqlEventLog
+from calmline.store.log import Append, DuplicateEventError, SqlEventLog
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -48,6 +49,39 @@ def test_log_rejects_a_duplicate_seq_and_keeps_the_first(db: Engine) -> None:
     with pytest.raises(DuplicateEventError):
         log.append("c1", utt("c1", 0, "second"), (), T0)
     assert [r.payload["text"] for r in log.read("c1")] == ["first"]
+
+
+def test_log_append_batch_writes_several_streams_at_once_or_nothing(db: Engine) -> None:
+    log = SqlEventLog(db)
+    log.append("c1", CallStarted(call_id="c1", started_at=T0), (), T0)
+    ended = CallEnded(call_id="c1", seq=3, at=T0)
+    stored = log.append_batch(
+        [
+            Append("c1", utt("c1", 1, "hello"), (ended,), T0, last_pos=1),
+            Append("c2", CallStarted(call_id="c2", started_at=T0), (), T0),
+            Append("c1", utt("c1", 2, "again"), (), T0),  # its position follows the first item's rows
+        ]
+    )
+    assert [[(r.stream, r.pos, r.kind, r.cause) for r in rows] for rows in stored] == [
+        [("c1", 2, "input", None), ("c1", 3, "output", 2)],
+        [("c2", 1, "input", None)],
+        [("c1", 4, "input", None)],
+    ]
+    assert [r.id for rows in stored for r in rows] == [r.id for r in log.read_since(1)]
+    assert [r.payload for r in log.read("c1", after_pos=1)] == [r.payload for r in stored[0] + stored[2]]
+    with pytest.raises(IntegrityError):  # seq 2 is taken: the whole batch is refused
+        log.append_batch([Append("c3", utt("c3", 1, "x"), (), T0), Append("c1", utt("c1", 2, "dup"), (), T0)])
+    assert log.streams() == ["c1", "c2"]
+
+
+def test_log_append_with_a_stale_last_position_reads_it_again(db: Engine) -> None:
+    log = SqlEventLog(db)
+    log.append("c1", CallStarted(call_id="c1", started_at=T0), (), T0)
+    log.append("c1", utt("c1", 1, "another writer"), (), T0)
+    rows = log.append("c1", utt("c1", 2, "stale cache"), (), T0, last_pos=1)
+    assert [r.pos for r in rows] == [3]
+    with pytest.raises(DuplicateEventError):
+        log.append("c1", utt("c1", 2, "again"), (), T0, last_pos=1)
 
 
 def test_log_read_since_pages_across_streams_by_global_id(db: Engine) -> None:

@@ -93,6 +93,11 @@ def ingest_one(service: CallService, event: InputEvent) -> dict[str, Any]:
             "the event bus cannot be reached; nothing was stored: retry",
             headers={"Retry-After": str(BusUnavailable.retry_after)},
         ) from None
+    return ingested(event, result, started, received)
+
+
+def ingested(event: InputEvent, result: IngestResult, started: float, received: float) -> dict[str, Any]:
+    """Record one ingested event (metrics from ``started``/``received``, a log line) and return its body."""
     obs.observe_step(event.type, result.status, started)
     if event.type == "utterance":
         obs.observe_alerts(result.outputs, received)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -21,11 +22,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from calmline.api.auth import Principal
-from calmline.api.deps import INGEST_ROLES, LIVE_ROLES, resolve_principal
+from calmline.api.deps import INGEST_ROLES, LIVE_ROLES, credentials, resolve_principal
 from calmline.api.errors import ApiError, decode_json, error_body
-from calmline.api.ingest import batch_items, ingest_items, ingest_one, validate_event
+from calmline.api.ingest import batch_items, ingest_items, ingest_one, ingested, validate_event
 from calmline.api.views import may_read_text, row_message
 from calmline.clock import Clock
+from calmline.group_commit import Refused
 from calmline.practice import is_practice_call
 from calmline.service import CallService
 from calmline.store.log import StoredEvent
@@ -250,30 +252,80 @@ async def ingest(websocket: WebSocket) -> None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            # Credentials are checked again per message so a revoked key stops at once.
-            current = await to_thread.run_sync(lambda: resolve_principal(websocket, allow_query=True))
-            if current is None or not current.has_any(INGEST_ROLES):
+            # Credentials are checked again per message so a revoked key stops at once: right before the
+            # event is stepped, in the thread that steps it.
+            if service.publisher is None:
+                reply = await _submit(websocket, service, message, limit)
+            else:
+                reply = await to_thread.run_sync(_authorized_ingest, websocket, service, message, limit)
+            if reply is None:
                 await websocket.close(code=CLOSE_UNAUTHORIZED, reason="credentials revoked or expired")
                 return
-            reply = await _ingest_message(service, message, limit)
             await websocket.send_json(reply)
     except WebSocketDisconnect:
         return
 
 
-async def _ingest_message(service: CallService, message: Mapping[str, Any], limit: int) -> dict[str, Any]:
+def _may_ingest(websocket: WebSocket) -> bool:
+    current = resolve_principal(websocket, allow_query=True)
+    return current is not None and current.has_any(INGEST_ROLES)
+
+
+async def _submit(
+    websocket: WebSocket, service: CallService, message: Mapping[str, Any], limit: int
+) -> dict[str, Any] | None:
+    """One message through the group-commit writer (``CallService.submit``); None: credentials gone.
+
+    The event is validated here, then queued with the credential check; the reply comes after its commit. A
+    batch message (a list of events) goes through the worker-thread path, event by event, as before.
+    """
+    raw, size = _raw(message)
+    try:
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"message is larger than {limit} bytes")
+        data = decode_json(raw)
+        if isinstance(data, list) or (isinstance(data, dict) and "events" in data and "type" not in data):
+            return await to_thread.run_sync(_authorized_ingest, websocket, service, message, limit)
+        event = validate_event(data)
+    except ApiError:  # answered by the worker-thread path, credentials checked first, as before
+        return await to_thread.run_sync(_authorized_ingest, websocket, service, message, limit)
+    started, received = time.perf_counter(), time.time()
+    try:
+        # One check per credential per group: a gateway's connections share its key (docs/BENCHMARKS.md).
+        token = credentials(websocket.headers, websocket.cookies, websocket.query_params)
+        submitted = service.submit(event, lambda: _may_ingest(websocket), check_key=token)
+        result = await asyncio.wrap_future(submitted)
+    except Refused:
+        return None
+    return ingested(event, result, started, received)
+
+
+def _raw(message: Mapping[str, Any]) -> tuple[str | bytes, int]:
     raw: str | bytes | None = message.get("text")
     if raw is None:
         raw = message.get("bytes") or b""
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    return raw, size
+
+
+def _authorized_ingest(
+    websocket: WebSocket, service: CallService, message: Mapping[str, Any], limit: int
+) -> dict[str, Any] | None:
+    """The reply to one message, or None when the credentials no longer allow ingest (blocking)."""
+    if not _may_ingest(websocket):
+        return None
+    return _ingest_message(service, message, limit)
+
+
+def _ingest_message(service: CallService, message: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    raw, size = _raw(message)
     if size > limit:
         return error_body("payload_too_large", f"message is larger than {limit} bytes")
     try:
         data = decode_json(raw)
         if isinstance(data, list) or (isinstance(data, dict) and "events" in data and "type" not in data):
             items = batch_items(data, key=None if isinstance(data, list) else "events")
-            return {"results": await to_thread.run_sync(ingest_items, service, items)}
-        event = validate_event(data)
-        return await to_thread.run_sync(ingest_one, service, event)
+            return {"results": ingest_items(service, items)}
+        return ingest_one(service, validate_event(data))
     except ApiError as exc:
         return {**exc.body(), "status": "rejected"}

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calmline.events import AnyEvent, Event, parse_event
@@ -114,6 +114,50 @@ def _encode(payload: dict[str, Any]) -> str:
 
 Projector = Callable[[Connection, Sequence[StoredEvent]], None]
 
+# Built once: a statement object caches its compiled form, so the hot path skips SQLAlchemy's construction and
+# cache-key work (most of a step's cost before; docs/BENCHMARKS.md "Load").
+_MAX_POS = select(func.max(events.c.pos)).where(events.c.stream == bindparam("stream"))
+_HAS_SEQ = select(events.c.id).where(events.c.stream == bindparam("stream"), events.c.seq == bindparam("seq"))
+_HOLDS = select(held_events.c.seq).where(held_events.c.stream == bindparam("stream")).limit(1)
+_INSERT_ONE = insert(events).returning(events.c.id)
+_INSERT_MANY = insert(events).returning(events.c.id, events.c.stream, events.c.pos)
+_READ = (
+    select(events)
+    .where(events.c.stream == bindparam("stream"), events.c.pos > bindparam("after"))
+    .order_by(events.c.pos)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One input and its outputs, to append to ``stream`` after position ``last_pos`` (None: look it up)."""
+
+    stream: str
+    inp: Event
+    outputs: tuple[Event, ...]
+    recorded_at: datetime
+    last_pos: int | None = None
+
+
+def _rows(item: Append, pos: int) -> list[dict[str, Any]]:
+    """The log rows of one append (without payloads): the input at ``pos``, its outputs after it."""
+    first: dict[str, Any] = {
+        "stream": item.stream,
+        "pos": pos,
+        "kind": "input",
+        "type": item.inp.type,
+        "seq": getattr(item.inp, "seq", None),
+        "cause": None,
+        "recorded_at": item.recorded_at,
+    }
+    return [
+        first,
+        *(
+            {**first, "pos": pos + i, "kind": "output", "type": out.type, "seq": None, "cause": pos}
+            for i, out in enumerate(item.outputs, start=1)
+        ),
+    ]
+
 
 class SqlEventLog:
     """Event log adapter for any SQLAlchemy database calmline supports."""
@@ -128,74 +172,100 @@ class SqlEventLog:
         outputs: Sequence[Event],
         recorded_at: datetime,
         project: Projector | None = None,
+        *,
+        last_pos: int | None = None,
     ) -> list[StoredEvent]:
         """Append an input and its outputs atomically, running ``project`` in the same transaction.
+
+        ``last_pos`` is the stream's last position as the caller knows it (``CallService`` keeps it with the
+        call's cached state), saving a ``max(pos)`` query; when it is stale (another writer appended to the
+        stream) the insert breaks the unique (stream, pos) and the append is retried once from the table.
 
         Raises:
             DuplicateEventError: the input's ``seq`` is already in the stream.
         """
         seq = getattr(inp, "seq", None)
-        cipher = _CIPHERS.get(self.engine)
-        # Sealed before the transaction: a new day's data key is written in a transaction of its own.
-        plain = [dump(e) for e in (inp, *outputs)]
-        sealed = [_encode(cipher.seal(stream, p["type"], p, recorded_at) if cipher else p) for p in plain]
+        item = Append(stream, inp, tuple(outputs), recorded_at, last_pos)
         try:
-            with self.engine.begin() as conn:
-                last = conn.execute(select(func.max(events.c.pos)).where(events.c.stream == stream)).scalar()
-                pos = int(last or 0) + 1
-                rows: list[dict[str, Any]] = [
-                    {
-                        "stream": stream,
-                        "pos": pos,
-                        "kind": "input",
-                        "type": inp.type,
-                        "seq": seq,
-                        "cause": None,
-                        "payload": plain[0],
-                        "recorded_at": recorded_at,
-                    }
-                ]
-                for i, out in enumerate(outputs, start=1):
-                    rows.append(
-                        {
-                            "stream": stream,
-                            "pos": pos + i,
-                            "kind": "output",
-                            "type": out.type,
-                            "seq": None,
-                            "cause": pos,
-                            "payload": plain[i],
-                            "recorded_at": recorded_at,
-                        }
-                    )
-                stored: list[StoredEvent] = []
-                for row, text in zip(rows, sealed, strict=True):
-                    new_id = conn.execute(insert(events).values(**{**row, "payload": text}))
-                    key = new_id.inserted_primary_key
-                    stored.append(StoredEvent(id=int(key[0]) if key else 0, **row))
-                if project is not None:
-                    project(conn, stored)
-                return stored
+            return self.append_batch([item], project)[0]
+        except IntegrityError as exc:
+            if seq is not None and self.has_seq(stream, seq):
+                raise DuplicateEventError(f"{stream}#{seq}") from exc
+            if last_pos is None:
+                raise
+        try:  # the position the caller knew was stale: read it from the table
+            return self.append_batch([replace(item, last_pos=None)], project)[0]
         except IntegrityError as exc:
             if seq is not None and self.has_seq(stream, seq):
                 raise DuplicateEventError(f"{stream}#{seq}") from exc
             raise
 
+    def append_batch(
+        self, items: Sequence[Append], project: Projector | None = None
+    ) -> list[list[StoredEvent]]:
+        """Several appends, to any streams, in one transaction (one commit): all of them or none.
+
+        Items of one stream follow each other in the order given; each item's ``last_pos`` is the position
+        before it (None: read from the table, which sees the earlier items of this transaction). ``project``
+        runs once, on every row, inside the transaction. Returns each item's rows.
+
+        Raises:
+            IntegrityError: a (stream, seq) or (stream, pos) is taken; nothing was written.
+        """
+        cipher = _CIPHERS.get(self.engine)
+        sealed: list[list[tuple[dict[str, Any], str]]] = []
+        for item in items:
+            # Sealed before the transaction: a new day's data key is written in a transaction of its own.
+            plain = [dump(e) for e in (item.inp, *item.outputs)]
+            sealed.append(
+                [
+                    (p, _encode(cipher.seal(item.stream, p["type"], p, item.recorded_at) if cipher else p))
+                    for p in plain
+                ]
+            )
+        with self.engine.begin() as conn:
+            rows: list[list[dict[str, Any]]] = []
+            known: dict[str, int] = {}
+            for item in items:
+                last = known.get(item.stream, item.last_pos)
+                if last is None:
+                    last = int(conn.execute(_MAX_POS, {"stream": item.stream}).scalar() or 0)
+                rows.append(_rows(item, last + 1))
+                known[item.stream] = last + 1 + len(item.outputs)
+            params = [
+                {**row, "payload": text}
+                for item_rows, item_sealed in zip(rows, sealed, strict=True)
+                for row, (_, text) in zip(item_rows, item_sealed, strict=True)
+            ]
+            if len(params) == 1:
+                ids = {
+                    (params[0]["stream"], params[0]["pos"]): conn.execute(_INSERT_ONE, params[0]).scalar_one()
+                }
+            else:  # one statement for all of them (insertmanyvalues), ids matched back by position
+                ids = {(r.stream, int(r.pos)): r.id for r in conn.execute(_INSERT_MANY, params)}
+            stored = [
+                [
+                    StoredEvent(id=int(ids[(row["stream"], row["pos"])]), payload=plain, **row)
+                    for row, (plain, _) in zip(item_rows, item_sealed, strict=True)
+                ]
+                for item_rows, item_sealed in zip(rows, sealed, strict=True)
+            ]
+            if project is not None:
+                project(conn, [row for item_rows in stored for row in item_rows])
+            return stored
+
     def has_seq(self, stream: str, seq: int) -> bool:
         """Whether an input with this ``seq`` was already appended to ``stream``."""
         with self.engine.connect() as conn:
-            found = conn.execute(
-                select(events.c.id).where(events.c.stream == stream, events.c.seq == seq)
-            ).first()
+            found = conn.execute(_HAS_SEQ, {"stream": stream, "seq": seq}).first()
         return found is not None
 
     def read(self, stream: str, *, after_pos: int = 0, kind: str | None = None) -> list[StoredEvent]:
         """The stream's rows in log order."""
-        query = select(events).where(events.c.stream == stream, events.c.pos > after_pos)
-        if kind is not None:
-            query = query.where(events.c.kind == kind)
+        params = {"stream": stream, "after": after_pos}
+        query = _READ if kind is None else _READ.where(events.c.kind == kind)
         with self.engine.connect() as conn:
-            return [self._row(r) for r in conn.execute(query.order_by(events.c.pos))]
+            return [self._row(r) for r in conn.execute(query, params)]
 
     def read_since(self, after_id: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Rows of every stream after a global id, for catch-up and rebuilds."""
@@ -228,6 +298,11 @@ class SqlEventLog:
         except IntegrityError:
             return False
         return True
+
+    def holds(self, stream: str) -> bool:
+        """Whether any event of ``stream`` waits in the inbox."""
+        with self.engine.connect() as conn:
+            return conn.execute(_HOLDS, {"stream": stream}).first() is not None
 
     def held(self, stream: str | None = None) -> list[HeldEvent]:
         """Held events, by stream and seq."""
