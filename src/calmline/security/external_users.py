@@ -17,24 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Index, String, Table, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calmline.security.oidc import OidcConfig, OidcError
-from calmline.store.schema import metadata, sessions, users
-
-#: Issuer and subject of each person who signed in through an IdP, and the local user they are (0009).
-external_identities = Table(
-    "external_identities",
-    metadata,
-    Column("issuer", String(512), primary_key=True),
-    Column("subject", String(255), primary_key=True),
-    Column("username", String(64), nullable=False),
-    Column("email", String(320), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_login_at", DateTime(timezone=True), nullable=False),
-)
-Index("ix_external_identities_username", external_identities.c.username, unique=True)
+from calmline.store.schema import external_identities, sessions, users
 
 #: Stored as the password hash of external users: not an argon2 hash, so no password ever matches it.
 EXTERNAL_PASSWORD = "!external:oidc"

@@ -151,6 +151,19 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+#: Issuer and subject of each person who signed in through an IdP, and the local user they are (0009).
+external_identities = Table(
+    "external_identities",
+    metadata,
+    Column("issuer", String(512), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_external_identities_username", external_identities.c.username, unique=True)
+
 protocol_sets = Table(
     "protocol_sets",
     metadata,
