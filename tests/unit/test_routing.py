@@ -140,6 +140,25 @@ def test_wellbeing_blocks_with_reasons(state: AgentState, risk: RiskTier, block:
     assert decision.agent_id == "a" and f"agent b skipped: {text}" in decision.reason
 
 
+def test_crisis_trained_agents_keep_room_in_their_budget_for_a_crisis_call() -> None:
+    wb = CONFIG.wellbeing
+    crisis_load = wb.intensity_weights["crisis"] * wb.allowance_minutes["crisis"]
+    distressed_load = wb.intensity_weights["distressed"] * wb.allowance_minutes["distressed"]
+    # room for the distressed call, but not for a crisis call after it
+    spent = wb.exposure_budget_minutes - crisis_load - distressed_load + 1
+    agents = [agent("t", crisis_trained=True, skills={"general", "crisis"}), agent("u")]
+    states = {"t": free("t", exposure_minutes=spent), "u": free("u", exposure_minutes=spent)}
+    ranked = {c.agent_id: c for c in rank_agents(call("c", "moderate"), agents, states, CONFIG, NOW)}
+    assert ranked["u"].eligible
+    assert not ranked["t"].eligible and ranked["t"].blocked_by == ("exposure_budget",)
+    assert "no room for this call and a crisis call after it" in ranked["t"].reasons[0]
+    # the same agent still takes the crisis call itself, and anyone takes routine calls
+    crisis = {c.agent_id: c for c in rank_agents(call("k", "imminent"), agents, states, CONFIG, NOW)}
+    assert crisis["t"].eligible
+    routine = rank_agents(call("r"), agents, states, CONFIG, NOW)
+    assert all("exposure_budget" not in c.blocked_by for c in routine)
+
+
 def test_cooldown_still_allows_routine_calls() -> None:
     states = {"b": free("b", cooldown_until=NOW + timedelta(minutes=12))}
     [cand] = rank_agents(call("c"), [agent("b")], states, CONFIG, NOW)
@@ -177,7 +196,10 @@ def test_an_imminent_call_waits_briefly_for_a_crisis_trained_agent() -> None:
     assert not held.eligible and held.blocked_by == ("crisis_hold",)
     decision = assign([call("i", "imminent")], agents, {"u": free("u")}, CONFIG, NOW)[0]
     assert decision.agent_id is None
-    [late] = rank_agents(call("i", "imminent", waited_s=16), agents, {"u": free("u")}, CONFIG, NOW)
+    hold = CONFIG.policy.hold_for_crisis_trained_s
+    [still] = rank_agents(call("i", "imminent", waited_s=hold - 1), agents, {"u": free("u")}, CONFIG, NOW)
+    assert not still.eligible
+    [late] = rank_agents(call("i", "imminent", waited_s=hold + 1), agents, {"u": free("u")}, CONFIG, NOW)
     assert late.eligible
 
 

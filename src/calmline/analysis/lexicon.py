@@ -179,7 +179,7 @@ class LexiconAnalyzer:
         self.language = language
         self._lexicon: Lexicon | None = None
         self._context: ContextEngine | None = None
-        self._compiled: list[tuple[LexiconRule, list[re.Pattern[str]]]] = []
+        self._compiled: list[tuple[LexiconRule, re.Pattern[str], list[re.Pattern[str]]]] = []
         self._suppress: list[re.Pattern[str]] = []
         self._any: re.Pattern[str] | None = None
         self._hit_cache: OrderedDict[str, tuple[Hit, ...]] = OrderedDict()
@@ -201,7 +201,17 @@ class LexiconAnalyzer:
         if self._lexicon is not None:
             return
         lexicon = load_rules(self.lexicon_file, self.lexicon_model, self.language)
-        self._compiled = [(r, [compile_pattern(p) for p in r.patterns]) for r in lexicon.rules]
+        # Per rule, one alternation of its patterns too: a rule whose alternation finds nothing is skipped
+        # without running each of its patterns (most rules match nothing in an utterance that matched one).
+        self._compiled = [
+            (
+                r,
+                compile_pattern("|".join(f"(?:{_NAMED_GROUP.sub('(?:', p)})" for p in r.patterns)),
+                [compile_pattern(p) for p in r.patterns],
+            )
+            for r in lexicon.rules
+            if r.patterns
+        ]
         # One alternation of every pattern (named groups made anonymous) answers "does anything match?"
         # in a single scan; most utterances match nothing in most lexicons, so the per-rule loop is skipped.
         alternatives = [_NAMED_GROUP.sub("(?:", p) for r in lexicon.rules for p in r.patterns]
@@ -241,7 +251,9 @@ class LexiconAnalyzer:
         triggers: tuple[Any, ...] | None = None  # computed on the first hit only
         out: list[Hit] = []
         seen: set[tuple[str, tuple[int, int]]] = set()
-        for rule, regexes in self._compiled:
+        for rule, any_of_rule, regexes in self._compiled:
+            if any_of_rule.search(doc.norm) is None:
+                continue
             for regex in regexes:
                 for m in regex.finditer(doc.norm):
                     if m.end() == m.start() or any(m.start() < e and m.end() > s for s, e in blocked):

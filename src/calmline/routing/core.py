@@ -108,6 +108,7 @@ class CallContext:
     preferred_crisis: bool
     preferred_tier: bool
     budget_minutes: float
+    keeps_crisis_room: bool = False  # crisis-trained agents must keep room for a crisis call after this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,9 @@ class Candidate:
         if code == "exposure_budget" and state is not None:
             budget = self.ctx.budget_minutes if self.ctx is not None else 0.0
             spent = f"{state.exposure_minutes:.0f} of {budget:.0f} min"
+            trained = self.agent is not None and self.agent.crisis_trained
+            if trained and self.ctx is not None and self.ctx.keeps_crisis_room:
+                return f"exposure budget has no room for this call and a crisis call after it ({spent})"
             return f"exposure budget has no room for this call ({spent})"
         if code == "skills" and self.ctx is not None and self.agent is not None:
             return "lacks skill(s): " + ", ".join(sorted(self.ctx.needed - self.agent.skills))
@@ -289,12 +293,16 @@ def rank_agents(
     language = call.language
 
     call_load = wellbeing.intensity_weights[intensity] * wellbeing.allowance_minutes[intensity]
+    trained_load = call_load
+    keeps_room = intensity in wellbeing.keep_crisis_room_for and intensity != "crisis"
+    if keeps_room:
+        trained_load += wellbeing.intensity_weights["crisis"] * wellbeing.allowance_minutes["crisis"]
     rotate_above = None
     if intensity == "distressed" and states:
         rotate_above = (
             sum(s.exposure_minutes for s in states.values()) / len(states) + wellbeing.rotation_margin_minutes
         )
-    ctx = CallContext(needed, language, crisis_pref, tier_pref, budget)
+    ctx = CallContext(needed, language, crisis_pref, tier_pref, budget, keeps_room)
     any_shift = any(a.shift_start is not None for a in agents)
     out: list[Candidate] = []
     append = out.append
@@ -328,7 +336,7 @@ def rank_agents(
                 blocks += ("consecutive_high",)
             exposure = state.exposure_minutes
             if not routine_call:
-                if exposure + call_load > budget:
+                if exposure + (trained_load if agent.crisis_trained else call_load) > budget:
                     blocks += ("exposure_budget",)
                 elif rotate_above is not None and exposure > rotate_above:
                     blocks += ("rotation",)

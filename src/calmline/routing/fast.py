@@ -170,7 +170,8 @@ class FloorIndex:
         budget = wellbeing.exposure_budget_minutes
         now_us = _us(now)
         n = len(self.ids)
-        ctx = CallContext(needed, call.language, crisis_pref, tier_pref, budget)
+        keeps_room = intensity in wellbeing.keep_crisis_room_for and intensity != "crisis"
+        ctx = CallContext(needed, call.language, crisis_pref, tier_pref, budget, keeps_room)
 
         # hard blocks, in core's order: no_state | unavailable, off_shift, skills, language
         no_state = ~self.has_state
@@ -211,7 +212,11 @@ class FloorIndex:
         }
         if not routine_call:
             load = wellbeing.intensity_weights[intensity] * wellbeing.allowance_minutes[intensity]
-            over = st & (exposure + load > budget)
+            if keeps_room:
+                crisis_load = wellbeing.intensity_weights["crisis"] * wellbeing.allowance_minutes["crisis"]
+                over = st & (exposure + np.where(self.trained, load + crisis_load, load) > budget)
+            else:
+                over = st & (exposure + load > budget)
             blocks["exposure_budget"] = over
             if intensity == "distressed" and st.any():
                 above = float(exposure[st].sum()) / int(st.sum()) + wellbeing.rotation_margin_minutes
