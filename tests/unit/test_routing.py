@@ -141,21 +141,22 @@ def test_wellbeing_blocks_with_reasons(state: AgentState, risk: RiskTier, block:
 
 
 def test_crisis_trained_agents_keep_room_in_their_budget_for_a_crisis_call() -> None:
-    wb = CONFIG.wellbeing
+    wb = CONFIG.wellbeing.model_copy(update={"keep_crisis_room_for": frozenset({"distressed"})})
+    config = CONFIG.model_copy(update={"wellbeing": wb})
     crisis_load = wb.intensity_weights["crisis"] * wb.allowance_minutes["crisis"]
     distressed_load = wb.intensity_weights["distressed"] * wb.allowance_minutes["distressed"]
     # room for the distressed call, but not for a crisis call after it
     spent = wb.exposure_budget_minutes - crisis_load - distressed_load + 1
     agents = [agent("t", crisis_trained=True, skills={"general", "crisis"}), agent("u")]
     states = {"t": free("t", exposure_minutes=spent), "u": free("u", exposure_minutes=spent)}
-    ranked = {c.agent_id: c for c in rank_agents(call("c", "moderate"), agents, states, CONFIG, NOW)}
+    ranked = {c.agent_id: c for c in rank_agents(call("c", "moderate"), agents, states, config, NOW)}
     assert ranked["u"].eligible
     assert not ranked["t"].eligible and ranked["t"].blocked_by == ("exposure_budget",)
     assert "no room for this call and a crisis call after it" in ranked["t"].reasons[0]
     # the same agent still takes the crisis call itself, and anyone takes routine calls
-    crisis = {c.agent_id: c for c in rank_agents(call("k", "imminent"), agents, states, CONFIG, NOW)}
+    crisis = {c.agent_id: c for c in rank_agents(call("k", "imminent"), agents, states, config, NOW)}
     assert crisis["t"].eligible
-    routine = rank_agents(call("r"), agents, states, CONFIG, NOW)
+    routine = rank_agents(call("r"), agents, states, config, NOW)
     assert all("exposure_budget" not in c.blocked_by for c in routine)
 
 

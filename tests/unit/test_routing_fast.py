@@ -21,6 +21,12 @@ from calmline.routing.model import RiskTier
 
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 CONFIG = load_routing_config()
+#: The same policies with crisis-trained agents keeping room for a crisis call (an option, off by default).
+ROOM = CONFIG.model_copy(
+    update={
+        "wellbeing": CONFIG.wellbeing.model_copy(update={"keep_crisis_room_for": frozenset({"distressed"})})
+    }
+)
 RISKS: tuple[RiskTier, ...] = ("none", "none", "low", "moderate", "high", "imminent")
 
 
@@ -60,7 +66,8 @@ def _floor(rng: random.Random, n: int, shifts: bool) -> tuple[list[Agent], dict[
 def test_floor_index_decides_exactly_as_the_core(seed: int) -> None:
     rng = random.Random(seed)
     agents, states = _floor(rng, rng.choice([1, 3, 8, 30]), shifts=seed % 3 == 0)
-    index = FloorIndex(agents, CONFIG)
+    config = ROOM if seed % 2 else CONFIG
+    index = FloorIndex(agents, config)
     index.set_states(states)
     for k in range(25):
         call = WaitingCall(
@@ -71,7 +78,7 @@ def test_floor_index_decides_exactly_as_the_core(seed: int) -> None:
             risk=rng.choice(RISKS),
             distress=rng.choice([0.0, 0.3, 0.55, 0.7, 0.95]),
         )
-        expected = explain(call.call_id, rank_agents(call, agents, states, CONFIG, NOW))
+        expected = explain(call.call_id, rank_agents(call, agents, states, config, NOW))
         assert index.decide(call, NOW) == expected, (seed, k)
 
 

@@ -16,7 +16,7 @@ Example (abridged)::
       intensity_weights: {routine: 0.0, distressed: 1.0, high: 2.0, crisis: 4.0}
     policy:
       ageing_s_per_step: 30
-      hold_for_crisis_trained_s: 45
+      hold_for_crisis_trained_s: 15
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _default_weights() -> dict[Intensity, float]:
 
 
 def _default_allowance() -> dict[Intensity, float]:
-    return {"routine": 10.0, "distressed": 17.5, "high": 25.0, "crisis": 66.0}
+    return {"routine": 10.0, "distressed": 17.5, "high": 25.0, "crisis": 45.0}
 
 
 def _default_risk_steps() -> dict[Literal["none", "low", "moderate"], float]:
@@ -121,7 +121,7 @@ class WellbeingPolicy(_Model):
         "twice the usual length, so that long calls rarely run past the budget).",
     )
     keep_crisis_room_for: frozenset[Intensity] = Field(
-        default=frozenset({"distressed"}),
+        default=frozenset(),
         description="A crisis-trained agent takes calls of these intensities only while its budget keeps "
         "room for one crisis call after it (their budget is kept for the calls only they should take).",
     )
@@ -184,7 +184,7 @@ class RoutingPolicy(_Model):
         description="A routine call (no risk, calm) that has waited this long is offered a callback.",
     )
     hold_for_crisis_trained_s: float = Field(
-        default=45.0,
+        default=15.0,
         ge=0,
         description="An imminent-risk call waits this long for a crisis-trained agent before any will do.",
     )

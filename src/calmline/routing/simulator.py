@@ -612,7 +612,20 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             base["abandonment_rate"],
             cal["abandonment_rate"] <= base["abandonment_rate"],
         ),
+        # Not in the issue's list, a safety guard of ours: a policy that met every target above by keeping
+        # crisis callers waiting for room in someone's budget (they hang up) must not pass.
+        "crisis_abandonment_no_worse": check(
+            crisis_abandonment(cal),
+            crisis_abandonment(base),
+            crisis_abandonment(cal) <= crisis_abandonment(base),
+        ),
     }
+
+
+def crisis_abandonment(summary: dict[str, Any]) -> float:
+    """Share of crisis calls that hung up before an answer, in one policy's summary."""
+    crisis = summary["by_intensity"]["crisis"]
+    return _r(_share(crisis["abandoned"], crisis["offered"]), 4)
 
 
 @dataclass(frozen=True, slots=True)
