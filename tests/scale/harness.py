@@ -53,6 +53,14 @@ def script(calls: int = 4) -> list[InputEvent]:
     return events
 
 
+def published(make_bus: MakeBus, **kw: Any) -> RedisStreamsBus:
+    """A fresh bus with the whole :func:`script` published on it."""
+    bus = make_bus(**kw)
+    for event in script():
+        bus.publish(event)
+    return bus
+
+
 def make_service(db: Engine, registry: AnalyzerRegistry) -> CallService:
     return CallService(db, CallEngine(registry, load_alert_policy()), FakeClock(T0), gap_timeout_s=60)
 

@@ -23,7 +23,7 @@ from calmline.cli import app
 from calmline.events import InputEvent
 from calmline.service import IngestResult
 from tests.scale.conftest import REDIS_URL
-from tests.scale.harness import LINES, MakeBus, drain, make_service, script, snapshot
+from tests.scale.harness import LINES, MakeBus, drain, make_service, published, snapshot
 
 POISON = ("scale-1", 3)  # "I want to die": the utterance a bug cannot handle
 TEXT = LINES[POISON[1] - 1]
@@ -37,9 +37,7 @@ def test_dead_letter_alerts_operators_and_redrive_restores_the_call(
     baseline: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bus = make_bus()
-    for event in script():
-        bus.publish(event)
+    bus = published(make_bus)
     service = make_service(pg, registry)
     ingest = service.ingest
     fixed = False

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from calmline.analysis.base import AnalyzerRegistry
 from calmline.bus.redis_streams import EngineWorker, RedisStreamsBus, StreamsConfig
 from tests.conftest import IN_CI
-from tests.scale.harness import MakeBus, drain, make_service, script, snapshot
+from tests.scale.harness import MakeBus, drain, make_service, published, script, snapshot
 
 
 def _free_port() -> int:
@@ -113,9 +113,7 @@ def test_database_blip_is_retried_not_lost(
     baseline: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bus = make_bus()
-    for event in script():
-        bus.publish(event)
+    bus = published(make_bus)
     service = make_service(pg, registry)
     append = service.log.append
     failures = {"left": 6}  # more than max_deliveries (3): a store outage never dead-letters an event
@@ -149,9 +147,7 @@ def test_commit_whose_answer_is_lost_is_not_stepped_twice(
     The retry finds the event in the log (``duplicate``) and the worker re-folds the call from the log, so the
     next event is stepped, not held as if the stored one were still missing.
     """
-    bus = make_bus()
-    for event in script():
-        bus.publish(event)
+    bus = published(make_bus)
     service = make_service(pg, registry)
     append = service.log.append
     lost = {"left": 2}
