@@ -59,6 +59,7 @@ def test_targets_are_reported_with_their_bounds(small: dict[str, object]) -> Non
         "exposure_gini_vs_fifo_half",
         "service_level_within_2_points",
         "abandonment_no_worse",
+        "crisis_abandonment_no_worse",
     }
     for t in targets.values():  # type: ignore[attr-defined]
         assert set(t) == {"value", "target", "met"}
