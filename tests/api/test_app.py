@@ -14,7 +14,8 @@ from calmline.service import CallService
 from calmline.settings import Settings
 from calmline.store.db import make_engine
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/api/auth/login"}
+# The sign-in entry points are public by design: the callback checks the IdP's answer (state, PKCE, nonce).
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/api/auth/login", "/auth/oidc/login", "/auth/oidc/callback"}
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:
