@@ -23,7 +23,7 @@ from importlib import resources
 
 from calmline.analysis.base import AnalysisContext
 from calmline.analysis.lexicon import Hit, LexiconAnalyzer
-from calmline.analysis.text import NormText, Token, normalize
+from calmline.analysis.text import NormText, Token, from_tokens, normalize
 from calmline.events import Finding
 from calmline.events.findings import Tier
 
@@ -129,15 +129,7 @@ def informal_document(doc: NormText) -> NormText:
         tokens.extend(Token(part, tok.start, tok.end) for part in parts)
     if not changed:
         return doc
-    parts_out: list[str] = []
-    token_at: list[int] = []
-    for i, tok in enumerate(tokens):
-        if i:
-            parts_out.append(" ")
-            token_at.append(i)
-        parts_out.append(tok.norm)
-        token_at.extend([i] * len(tok.norm))
-    return NormText(text=doc.text, tokens=tuple(tokens), norm="".join(parts_out), token_at=tuple(token_at))
+    return from_tokens(doc.text, tokens)
 
 
 def risk_tier(level: str, tags: set[str]) -> Tier:

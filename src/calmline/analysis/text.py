@@ -10,6 +10,7 @@ the normalised string maps back to evidence spans in the utterance.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -167,7 +168,11 @@ def _collapse_repeats(tokens: list[Token]) -> list[Token]:
 @lru_cache(maxsize=256)
 def normalize(text: str) -> NormText:
     """Normalise ``text`` (cached: analyzers of one utterance share the work)."""
-    tokens = _collapse_repeats(_drop_fillers(_raw_tokens(text)))
+    return from_tokens(text, _collapse_repeats(_drop_fillers(_raw_tokens(text))))
+
+
+def from_tokens(text: str, tokens: Sequence[Token]) -> NormText:
+    """The normalised view of ``text`` made of ``tokens`` (joined by single spaces)."""
     parts: list[str] = []
     token_at: list[int] = []
     for i, tok in enumerate(tokens):
