@@ -148,6 +148,11 @@ def idp(clock: FakeClock) -> FakeIdP:
 
 @pytest.fixture
 def app(settings: Settings, service: CallService, idp: FakeIdP) -> FastAPI:
+    return _app_with_idp(settings, service, idp)
+
+
+def _app_with_idp(settings: Settings, service: CallService, idp: FakeIdP) -> FastAPI:
+    """calmline with OIDC configured by ``settings``, talking to the fake IdP."""
     app = create_app(settings, service=service, tick_interval_s=3600)
     config = OidcConfig.from_settings(settings)
     assert config is not None
@@ -257,10 +262,8 @@ def test_oidc_role_claim_may_be_a_dotted_path(tmp_path: Path, service: CallServi
         oidc_role_claim="realm_access.roles",
         oidc_role_map={"calmline-admin": ["admin"]},
     )
-    app = create_app(settings, service=service, tick_interval_s=3600)
-    config = OidcConfig.from_settings(settings)
-    assert config is not None and config.client_secret is None
-    app.state.oidc_client = OidcClient(config, transport=httpx.MockTransport(idp.handler))
+    app = _app_with_idp(settings, service, idp)
+    assert app.state.oidc_client.config.client_secret is None
     with TestClient(app, follow_redirects=False) as browser:
         response = _sign_in(
             browser, idp, claims={"groups": None, "realm_access": {"roles": ["calmline-admin"]}}
@@ -427,10 +430,7 @@ def test_oidc_allowed_domains(tmp_path: Path, service: CallService, idp: FakeIdP
         oidc_role_map=ROLE_MAP,
         oidc_allowed_domains=["hospital.test"],
     )
-    app = create_app(settings, service=service, tick_interval_s=3600)
-    config = OidcConfig.from_settings(settings)
-    assert config is not None
-    app.state.oidc_client = OidcClient(config, transport=httpx.MockTransport(idp.handler))
+    app = _app_with_idp(settings, service, idp)
     with TestClient(app, follow_redirects=False) as browser:
         assert _sign_in(browser, idp, claims={"email": "x@elsewhere.test"}).status_code == 403
         assert _sign_in(browser, idp, claims={"email_verified": False}).status_code == 403
